@@ -1,4 +1,4 @@
-"""Benchmark: scoring throughput of the EvalPlus path on the real HumanEval (goal: 164 solutions in under 60 s on 2 cores).
+"""Benchmark: scoring throughput of the EvalPlus path on the real HumanEval (goal: 164 solutions in < 60 s, 2 cores).
 
 The 164 canonical solutions, written as a model would (after the response prefix, closed by a fence), go through
 exactly what `python -m eval` runs after generation: cut at the fence, `evalplus.sanitize`, EvalPlus's evaluation in

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from eval.paper import BENCHMARKS, PAPER, PAPER_URL, RESULT_KEYS
+from oss_sft.card import NO_RESULTS_BULLET
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,6 @@ PUSH_PATTERNS = ["README.md", f"{EVAL_RESULTS_DIR}/*"]
 HARNESSES = {"humaneval": ("EvalPlus", "evalplus"), "mbpp": ("EvalPlus", "evalplus")}
 BIGCODE = ("bigcode-evaluation-harness", "bigcode_eval")
 # The limitation bullet `oss_sft/card.py` writes before any evaluation, and what replaces it once there is one.
-NO_RESULTS_BULLET = "- Evaluation results are not part of this card yet"
 RESULTS_BULLET = (
     "- The evaluation results below come from one run with the settings listed there; pass@1 moves with the batch "
     "size, the prompt and the benchmark's version, so compare numbers measured the same way."

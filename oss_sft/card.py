@@ -17,6 +17,8 @@ from dataset_builder.publish import CITATION
 from oss_sft.template import PROMPT
 
 LOSS_PLOT = "loss.png"
+# The limitation bullet of a card without scores; `eval/results.py` replaces it once there are some.
+NO_RESULTS_BULLET = "- Evaluation results are not part of this card yet"
 TAGS = ["magicoder", "oss-instruct", "code", "trl", "sft"]
 # The licences of the paper's bases; a base not listed here gets `other` (check its terms).
 BASE_LICENSES = {
@@ -244,7 +246,7 @@ at inference and the model writes the response, ending with EOS):
 - Generated code can be wrong, insecure or licence-encumbered: review and test it before use, and run it in a sandbox.
 - The training data were written by an LLM teacher from snippets of open-source code; they carry the teacher's
   mistakes and biases. Decontamination removed exact benchmark substrings only; paraphrases may remain.
-- Evaluation results are not part of this card yet: the `model-index` in the metadata is left empty for them.
+{NO_RESULTS_BULLET}: the `model-index` in the metadata is left empty for them.
 
 ## Citation
 

@@ -1,5 +1,6 @@
 """The training benchmarks still run: bench/padding_waste.py on a few hundred rows, bench/train_throughput.py in its
-CPU smoke mode (a tiny model, 2 steps of each profile through SFTTrainer), and its `--help` without a GPU."""
+CPU smoke mode (a tiny model, 2 steps of each profile through SFTTrainer), and its `--help` without a GPU; the
+generation benchmark, bench/generation_throughput.py, on 4 prompts of 4 tokens."""
 
 import subprocess
 import sys
@@ -47,3 +48,21 @@ def test_throughput_smoke(bench_path, capsys, tmp_path):
     assert [r["profile"] for r in results] == ["paper", "fast"]
     assert all(r["tokens_per_s_per_gpu"] > 0 and r["timed_steps"] >= 1 for r in results)
     assert results[1]["packing"] and not results[0]["packing"]
+
+
+def test_generation_throughput_smoke(bench_path, capsys):
+    import generation_throughput
+
+    assert generation_throughput.main(["--prompts", "4", "--max-new-tokens", "4", "--batch-sizes", "1", "4"]) == 0
+    lines = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines() if ":" in line}
+    assert {"batch 1", "batch 4", "ratio batch 4 / batch 1"} <= set(lines)
+    assert float(lines["batch 4"].split(": ")[1].split(" tokens/s")[0]) > 0 and "(16 tokens in" in lines["batch 4"]
+
+
+def test_eval_scoring_bench_scores_the_canonical_solutions(bench_path, capsys):
+    import eval_scoring
+
+    assert eval_scoring.main(["--workers", "2"]) == 0
+    lines = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines() if ":" in line}
+    assert "pass@1 1.000" in lines["workers 2"] and "of 60 s allowed" in lines["goal"]
+    assert lines["tasks"].startswith("tasks: 164")

@@ -75,7 +75,8 @@ def test_whole_humaneval_through_the_cli_updates_the_card(tiny_model, tmp_path, 
 
 
 def test_a_rerun_resumes_and_a_crash_loses_at_most_a_batch(tiny_model, tmp_path):
-    model = shutil.copytree(tiny_model, tmp_path / "tiny")
+    model = shutil.copytree(tiny_model, tmp_path / "tiny", ignore=shutil.ignore_patterns("README.md", ".eval_results"))
+    (model / "README.md").write_text("---\nlicense: apache-2.0\n---\n# tiny\n")
     out = tmp_path / "eval"
     extra = ("--limit", "6", "--batch_size", "2")
     assert cli(argv(model, out, *extra)) == 0

@@ -7,6 +7,9 @@ deterministic function of the request, so two runs over the same seeds give iden
 Faults are scripted per row (the row is `seed - seed_base`, the API seed the builder sends): `faults[row]` is the
 list of faults for that row's first attempts, e.g. ["429", "reset"] makes attempt 1 a 429, attempt 2 a reset and
 attempt 3 a normal answer. Kinds: 400 401 403 404 429 500 503 slow reset malformed empty.
+
+Besides /v1/chat/completions it answers /v1/completions (the same answer, from the prompt text, as a `text` choice)
+and keeps every request body in `bodies`.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class TeacherServer:
         self.attempts: Counter = Counter()  # row -> requests received
         self.answered: Counter = Counter()  # row -> 200 answers with a usable completion
         self.events: list[str] = []
+        self.bodies: list[dict] = []  # every chat/completions request body, as received
         self.in_flight = 0
         self.max_in_flight = 0
         self._busy_integral = 0.0  # integral of in_flight over time
@@ -159,10 +163,11 @@ class TeacherServer:
         if method == "GET" and path.endswith("/models"):
             await self._send(writer, 200, {"object": "list", "data": [{"id": self.model, "object": "model"}]})
             return True
-        if method != "POST" or not path.endswith("/chat/completions"):
+        if method != "POST" or not path.endswith("/completions"):  # /chat/completions or /completions
             await self._send(writer, 404, {"error": {"message": f"no route {method} {path}"}})
             return True
         request = json.loads(body)
+        self.bodies.append(request)
         seed = request.get("seed")
         row = (seed - self.seed_base) if isinstance(seed, int) else -1
         self.attempts[row] += 1
@@ -201,6 +206,9 @@ class TeacherServer:
         if fault == "empty":
             await self._send(writer, 200, {"id": "x", "object": "chat.completion", "model": self.model, "choices": []})
             return True
+        if "messages" not in request:  # /v1/completions
+            await self._send(writer, 200, self._text_completion(request, row))
+            return True
         content = answer_for(request["messages"], request.get("seed"))
         prompt_tokens = sum(len(m["content"]) for m in request["messages"]) // 4
         completion_tokens = min(len(content) // 4, request.get("max_tokens") or 10**9)
@@ -225,6 +233,24 @@ class TeacherServer:
             },
         )
         return True
+
+    def _text_completion(self, request: dict, row: int) -> dict:
+        prompt = request.get("prompt") or ""
+        content = answer_for([{"content": prompt}], request.get("seed"))
+        self.answered[row] += 1
+        prompt_tokens, completion_tokens = len(prompt) // 4, min(len(content) // 4, request.get("max_tokens") or 10**9)
+        return {
+            "id": f"cmpl-{row}",
+            "object": "text_completion",
+            "created": 0,
+            "model": request.get("model", self.model),
+            "choices": [{"index": 0, "text": content, "finish_reason": "stop", "logprobs": None}],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }
 
 
 def per_row_events(server: TeacherServer) -> dict[int, list[str]]:

@@ -1,0 +1,569 @@
+"""generate.py and the oss_generate backends: the rendered prompt is the training prompt, batched left-padded greedy
+decoding equals one prompt at a time, stop strings / n / seeds, clear errors, file mode with kill-and-resume, the
+--prompt and --chat modes as real processes, the openai backend against a loopback server, vLLM through a fake."""
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import generate
+from oss_generate import GenerationError, Request, SamplingParams, make_backend
+from oss_generate.base import encode_prompt
+from tests.helpers.teacher_server import TeacherServer, answer_for
+from tests.helpers.tiny_model import build_tiny_model
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), TOKENIZERS_PARALLELISM="false")
+SECRET = "sk-generate-secret-0123456789"
+
+# REFERENCE.md §3, verbatim (not imported from oss_sft.template, so that a wrong template fails)
+SYSTEM = (
+    "You are an exceptionally intelligent coding assistant that consistently delivers accurate and reliable "
+    "responses to user instructions."
+)
+PROMPTS = [
+    "def add",
+    "Write a function that returns the sum of a list.",
+    "class Stack: push and pop, with a test for each method and a docstring that explains the order of items",
+    "for i in range(10): print(i * i)",
+    "SELECT id FROM users",
+]
+
+
+def user(text: str) -> list[dict]:
+    return [{"role": "user", "content": text}]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="module")
+def varied(tmp_path_factory, tiny):
+    """The tiny model with larger random weights: its greedy output depends on the whole prompt (the default init
+    just repeats the last token, which would hide padding bugs)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    path = tmp_path_factory.mktemp("varied") / "model"
+    shutil.copytree(tiny, path)
+    config = AutoConfig.from_pretrained(tiny)
+    config.initializer_range = 0.5
+    torch.manual_seed(1)
+    AutoModelForCausalLM.from_config(config, dtype=torch.float32).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def backend(varied):
+    with make_backend("transformers", str(varied), device="cpu") as backend:
+        yield backend
+
+
+@pytest.fixture(scope="module")
+def magicoder_model(tmp_path_factory, tiny):
+    """A copy of the tiny model whose tokenizer carries the Magicoder template, as train_sft.py saves it."""
+    from transformers import AutoTokenizer
+
+    from oss_sft.template import CHAT_TEMPLATE
+
+    path = tmp_path_factory.mktemp("magicoder") / "model"
+    shutil.copytree(tiny, path)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def greedy(backend, texts, **kw) -> list[str]:
+    params = SamplingParams(max_new_tokens=kw.pop("max_new_tokens", 12), **kw)
+    return [c[0] for c in backend.generate([Request(user(t)) for t in texts], params)]
+
+
+# --- prompts --------------------------------------------------------------------------------------------------------
+
+
+def test_render_is_the_training_prompt(magicoder_model):
+    instruction = "Write a solution to the following problem:\n```python\ndef f(x):\n```"
+    prefix = "```python\ndef f(x):"
+    with make_backend("transformers", str(magicoder_model), device="cpu") as backend:
+        rendered = backend.render(Request(user(instruction), response_prefix=prefix))
+        tokens = encode_prompt(backend.tokenizer, Request(user(instruction)))
+        trl_tokens = backend.tokenizer.apply_chat_template(user(instruction), add_generation_prompt=True)
+        own_system = backend.render(Request([{"role": "system", "content": "Be brief."}, *user("hi")]))
+    assert rendered == f"{SYSTEM}\n\n@@ Instruction\n{instruction}\n\n@@ Response\n{prefix}"
+    assert own_system == "Be brief.\n\n@@ Instruction\nhi\n\n@@ Response\n"
+    assert tokens == list(getattr(trl_tokens, "input_ids", trl_tokens))  # as TRL tokenizes the training prompt
+
+
+def test_chat_template_override_and_raw_requests(tiny, backend):
+    with make_backend("transformers", str(tiny), device="cpu", chat_template="magicoder") as magicoder:
+        assert magicoder.render(Request(user("hi"))) == f"{SYSTEM}\n\n@@ Instruction\nhi\n\n@@ Response\n"
+    assert backend.render(Request(user("hi"), "x")) == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nx"
+    assert backend.render(Request([], "def add(a, b):")) == "def add(a, b):"  # raw text, no template
+
+
+# --- decoding -------------------------------------------------------------------------------------------------------
+
+
+def test_batched_left_padded_greedy_equals_one_at_a_time(backend):
+    lengths = [len(encode_prompt(backend.tokenizer, Request(user(p)))) for p in PROMPTS]
+    assert len(set(lengths)) == len(PROMPTS)  # every prompt is padded differently in the batch
+    batched = greedy(backend, PROMPTS)
+    alone = [greedy(backend, [p])[0] for p in PROMPTS]
+    assert batched == alone
+    assert len(set(batched)) == len(PROMPTS) and all(batched)  # outputs depend on the prompt
+
+
+def test_stop_strings_cut_the_output(backend):
+    full = greedy(backend, PROMPTS[:2], max_new_tokens=24)
+    stops = []
+    for text in full:  # a short piece of each output, at its first occurrence, not at the start
+        start = next(i for i in range(2, len(text) - 2) if text[i : i + 2].isascii() and text[i : i + 2].strip())
+        stops.append(text[start : start + 2])
+    cut = greedy(backend, PROMPTS[:2], max_new_tokens=24, stop=stops)
+    for text, result in zip(full, cut, strict=True):
+        first = min(i for i in (text.find(s) for s in stops) if i >= 0)
+        assert result == text[:first] and len(result) < len(text)
+
+
+def test_n_completions_and_seeded_sampling(backend):
+    requests = [Request(user(p)) for p in PROMPTS[:2]]
+    sample = SamplingParams(max_new_tokens=10, temperature=1.0, top_k=50, n=3, seed=7)
+    first = backend.generate(requests, sample)
+    assert [len(c) for c in first] == [3, 3]
+    assert len(set(first[0])) > 1  # sampled completions differ
+    assert backend.generate(requests, sample) == first  # same seed, same samples
+    assert backend.generate(requests, SamplingParams(max_new_tokens=10, temperature=1.0, n=3, seed=8)) != first
+    [twice] = backend.generate(requests[:1], SamplingParams(max_new_tokens=10, n=2))
+    assert twice == [greedy(backend, PROMPTS[:1], max_new_tokens=10)[0]] * 2
+
+
+# --- errors ---------------------------------------------------------------------------------------------------------
+
+
+def test_missing_model_folder(tmp_path):
+    with pytest.raises(GenerationError, match="does not exist.*train_sft.py"):
+        make_backend("transformers", str(tmp_path / "no-such-model"))
+
+
+def test_tokenizer_without_chat_template(backend, monkeypatch):
+    monkeypatch.setattr(backend.tokenizer, "chat_template", None)
+    with pytest.raises(GenerationError, match=r"no chat template.*chat_template=.*CHAT_TEMPLATE.*raw"):
+        backend.generate([Request(user("hi"))], SamplingParams(max_new_tokens=2))
+    assert len(backend.generate([Request([], "def add")], SamplingParams(max_new_tokens=2))[0]) == 1  # raw text works
+
+
+def test_prompt_too_long_names_the_request(backend):
+    request = Request(user("def add " * 40), id="HumanEval/7")
+    n_tokens = len(encode_prompt(backend.tokenizer, request))
+    with pytest.raises(GenerationError) as err:
+        backend.generate([Request(user("hi")), request], SamplingParams(max_new_tokens=2048 - 20))
+    assert "'HumanEval/7'" in str(err.value) and f"{n_tokens} tokens" in str(err.value)
+    assert "limit of 20" in str(err.value)
+
+
+def test_unknown_backend():
+    with pytest.raises(GenerationError, match="unknown backend 'tgi'.*transformers, vllm, openai"):
+        make_backend("tgi", "model")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--prompt", "hi", "--chat"], "exactly one mode.*--prompt and --chat"),
+        ([], "exactly one mode.*got none"),
+        (["--input_file", "x.jsonl"], "needs --output_file"),
+        (["--prompt", "hi", "--backend", "tgi"], "unknown backend 'tgi'"),
+        (["--prompt", "hi", "--temperature", "-1"], "temperature must be >= 0"),
+    ],
+)
+def test_cli_errors_are_one_line(argv, message, tiny, capsys):
+    assert generate.cli(["--model_name_or_path", str(tiny), *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert re.search(message, err)
+
+
+def test_cli_bad_value_is_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        generate.cli(["--model_name_or_path", "m", "--prompt", "hi", "--temperature", "warm"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and err == "error: argument --temperature: invalid float value: 'warm' (see --help)\n"
+
+
+def test_yaml_config_with_cli_overrides(varied, backend, tmp_path, capsys):
+    config = tmp_path / "generation.yaml"
+    config.write_text(
+        f"model_name_or_path: {varied}\ndevice: cpu\nmax_new_tokens: 30\nprompt: {json.dumps(PROMPTS[3])}\n"
+        'stop: ["a", "e", "o"]\n'
+    )
+    assert generate.cli(["--config", str(config), "--max_new_tokens", "12"]) == 0
+    expected = greedy(backend, [PROMPTS[3]], max_new_tokens=12, stop=["a", "e", "o"])[0]
+    assert capsys.readouterr().out == expected + "\n"
+    assert expected != greedy(backend, [PROMPTS[3]], max_new_tokens=12)[0]  # the stop strings from the YAML count
+
+
+def test_cli_broken_yaml_is_one_line(tmp_path, capsys):
+    (tmp_path / "bad.yaml").write_text("prompt: for i in x: y\n")
+    assert generate.cli(["--config", str(tmp_path / "bad.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "mapping values are not allowed" in err and len(err.splitlines()) == 1
+
+
+def test_cli_missing_model(tmp_path, capsys):
+    assert generate.cli(["--model_name_or_path", str(tmp_path / "gone"), "--prompt", "hi"]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "Traceback" not in err
+
+
+# --- file mode ------------------------------------------------------------------------------------------------------
+
+
+def file_args(model, tmp_path, **kw) -> generate.GenerateArguments:
+    defaults = dict(
+        model_name_or_path=str(model),
+        device="cpu",
+        input_file=str(tmp_path / "in.jsonl"),
+        output_file=str(tmp_path / "out.jsonl"),
+        max_new_tokens=12,
+        batch_size=2,
+    )
+    return generate.GenerateArguments(**(defaults | kw))
+
+
+def write_input(tmp_path) -> list[dict]:
+    rows = [{"instruction": p, "task_id": f"T/{i}"} for i, p in enumerate(PROMPTS)]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return rows
+
+
+def read_output(tmp_path) -> list[dict]:
+    return [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """Records the ids of the requests the transformers backend generates for."""
+    from oss_generate.hf import TransformersBackend
+
+    seen, original = [], TransformersBackend.generate
+
+    def generate_and_record(self, requests, params):
+        seen.extend(r.id for r in requests)
+        return original(self, requests, params)
+
+    monkeypatch.setattr(TransformersBackend, "generate", generate_and_record)
+    return seen
+
+
+def test_file_mode_writes_one_line_per_row(varied, backend, tmp_path, spy):
+    rows = write_input(tmp_path)
+    generate.main(file_args(varied, tmp_path))
+    out = read_output(tmp_path)
+    expected = greedy(backend, PROMPTS)
+    assert [r["index"] for r in out] == list(range(len(rows)))
+    assert [r["output"] for r in out] == expected
+    assert all(
+        o["instruction"] == r["instruction"] and o["task_id"] == r["task_id"] for o, r in zip(out, rows, strict=True)
+    )
+    settings = json.loads((tmp_path / "out.settings.json").read_text())
+    assert settings["backend"]["backend"] == "transformers" and settings["fingerprint"]["sampling"]["n"] == 1
+
+    spy.clear()
+    generate.main(file_args(varied, tmp_path))  # complete: a rerun generates nothing
+    assert spy == [] and read_output(tmp_path) == out
+    with pytest.raises(GenerationError, match=r"other settings \(sampling"):
+        generate.main(file_args(varied, tmp_path, temperature=0.7))
+
+
+def test_resume_generates_only_missing_rows(varied, backend, tmp_path, spy):
+    rows = write_input(tmp_path)
+    done = [rows[0] | {"output": "PRE-0", "index": 0}, rows[2] | {"output": "PRE-2", "index": 2}]
+    torn = json.dumps(rows[3] | {"output": "half", "index": 3})[:25]  # killed mid-write
+    (tmp_path / "out.jsonl").write_text("".join(json.dumps(r) + "\n" for r in done) + torn)
+    generate.main(file_args(varied, tmp_path))
+    assert spy == ["1", "3", "4"]
+    out = read_output(tmp_path)
+    assert out[:2] == done and sorted(r["index"] for r in out) == list(range(5))
+    expected = greedy(backend, PROMPTS)
+    assert {r["index"]: r["output"] for r in out[2:]} == {i: expected[i] for i in (1, 3, 4)}
+
+
+def test_file_mode_n_gives_lists_and_messages_column(varied, tmp_path):
+    rows = [
+        {"messages": [{"role": "system", "content": "Be brief."}, *user("hi")]},
+        {"messages": user("hello"), "response_prefix": "def"},
+    ]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    generate.main(file_args(varied, tmp_path, num_return_sequences=2, temperature=1.0, seed=0))
+    out = read_output(tmp_path)
+    assert [len(r["output"]) for r in out] == [2, 2] and out[1]["messages"] == rows[1]["messages"]
+
+
+def test_rows_become_requests():
+    args = generate.GenerateArguments(model_name_or_path="m", prompt="x", system_prompt="S", response_prefix="P")
+    request = generate.to_request(args, row={"instruction": "do it"}, index=4)
+    assert request == Request([{"role": "system", "content": "S"}, *user("do it")], "P", id="4")
+    kept = [{"role": "system", "content": "own"}, *user("q")]
+    assert generate.to_request(args, row={"messages": kept, "response_prefix": "R"}, index=0).messages == kept
+    assert generate.to_request(args, row={"messages": kept, "response_prefix": "R"}, index=0).response_prefix == "R"
+    raw = generate.GenerateArguments(model_name_or_path="m", prompt="x", raw=True, response_prefix="P")
+    assert generate.to_request(raw, text="def f") == Request([], "def fP")
+    with pytest.raises(GenerationError, match="no 'instruction' column.*--prompt_column"):
+        generate.to_request(args, row={"problem": "p"}, index=1)
+
+
+def test_output_column_clash(varied, tmp_path):
+    (tmp_path / "in.jsonl").write_text(json.dumps({"instruction": "a", "output": "reference"}) + "\n")
+    with pytest.raises(GenerationError, match="already has a 'output' column.*--output_column"):
+        generate.main(file_args(varied, tmp_path))
+
+
+# --- prompt and chat modes ------------------------------------------------------------------------------------------
+
+
+def run_script(*argv, stdin=None):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "generate.py"), *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
+    )
+
+
+def test_prompt_mode_prints_the_completion(varied, backend):
+    result = run_script("--model_name_or_path", str(varied), "--device", "cpu", "--prompt", PROMPTS[1])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == backend.generate([Request(user(PROMPTS[1]))], SamplingParams())[0][0] + "\n"
+
+
+def test_chat_mode_reset_and_exit(varied, backend):
+    argv = ("--model_name_or_path", str(varied), "--device", "cpu", "--chat", "--max_new_tokens", "8")
+    result = run_script(*argv, stdin="hi\n/reset\nhello\n/exit\nnever read\n")
+    assert result.returncode == 0, result.stderr
+    first, fresh = greedy(backend, ["hi", "hello"], max_new_tokens=8)  # after /reset, "hello" starts a new chat
+    assert result.stdout == f"{first}\n{fresh}\n"
+    assert "(conversation reset)" in result.stderr
+
+
+def test_chat_keeps_the_history(monkeypatch):
+    @dataclass
+    class Recorder:
+        seen: list
+
+        def generate(self, requests, params):
+            self.seen.append([dict(m) for m in requests[0].messages])
+            return [[f"answer {len(self.seen)}"]]
+
+    recorder = Recorder([])
+    monkeypatch.setattr(sys, "stdin", io.StringIO("hi\n\nhow are you\n/reset\nbye\n"))
+    args = generate.GenerateArguments(model_name_or_path="m", chat=True, system_prompt="S")
+    generate.run_chat(args, recorder, SamplingParams())
+    system = {"role": "system", "content": "S"}
+    assert recorder.seen == [
+        [system, *user("hi")],
+        [system, *user("hi"), {"role": "assistant", "content": "answer 1"}, *user("how are you")],
+        [system, *user("bye")],
+    ]
+
+
+# --- openai backend against a loopback server -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def key_env(monkeypatch):
+    monkeypatch.setenv("GEN_TEST_KEY", SECRET)
+    return "GEN_TEST_KEY"
+
+
+def test_openai_chat_mode(teacher, key_env):
+    backend = make_backend("openai", "fake-teacher", base_url=teacher.base_url, api_key_env=key_env, concurrency=4)
+    requests = [Request(user(f"task {i}"), response_prefix="```python\n" if i == 1 else "") for i in range(3)]
+    params = SamplingParams(max_new_tokens=64, seed=976, stop=["[Solution]"])
+    outputs = backend.generate(requests, params)
+    assert outputs == [
+        [answer_for(r.messages + [{"content": "```python\n"}] * (i == 1), 976).split("[Solution]")[0]]
+        for i, r in enumerate(requests)
+    ]
+    bodies = {b["messages"][0]["content"]: b for b in teacher.bodies}
+    assert bodies["task 1"]["messages"][-1] == {"role": "assistant", "content": "```python\n"}
+    assert bodies["task 1"]["continue_final_message"] is True and bodies["task 1"]["add_generation_prompt"] is False
+    assert "continue_final_message" not in bodies["task 0"] and "n" not in bodies["task 0"]
+    assert {k: bodies["task 0"][k] for k in ("max_tokens", "temperature", "top_p", "seed", "stop")} == {
+        "max_tokens": 64,
+        "temperature": 0.0,
+        "top_p": 1.0,
+        "seed": 976,
+        "stop": ["[Solution]"],
+    }
+    assert SECRET not in json.dumps(backend.describe())
+    with pytest.raises(GenerationError, match="returned 1 completions for n=2.*does not support `n`"):
+        backend.generate(requests[:1], SamplingParams(temperature=0.5, n=2))
+
+
+def test_openai_completions_mode_renders_locally(teacher, key_env, varied, backend):
+    remote = make_backend(
+        "openai",
+        "fake-teacher",
+        base_url=teacher.base_url,
+        api_key_env=key_env,
+        api="completions",
+        tokenizer=str(varied),
+    )
+    request = Request(user("task"), response_prefix="def")
+    [[text]] = remote.generate([request], SamplingParams(seed=977))
+    [body] = teacher.bodies
+    assert body["prompt"] == backend.render(request) and body["add_special_tokens"] is False
+    assert text == answer_for([{"content": body["prompt"]}], 977)
+    with pytest.raises(GenerationError, match="pass tokenizer="):
+        make_backend("openai", "m", base_url=teacher.base_url, api="completions")
+
+
+def test_openai_chat_mode_loads_the_tokenizer_only_to_render(teacher, key_env, tmp_path):
+    missing = str(tmp_path / "no-tokenizer")
+    remote = make_backend("openai", "fake-teacher", base_url=teacher.base_url, api_key_env=key_env, tokenizer=missing)
+    assert remote.generate([Request(user("x"))], SamplingParams(seed=976)) == [[answer_for(user("x"), 976)]]
+    with pytest.raises(GenerationError, match="does not exist"):
+        remote.render(Request(user("x")))
+
+
+@pytest.mark.parametrize(
+    "fault, message",
+    [("401", r"401.*Set the environment variable GEN_TEST_KEY"), ("404", r"no model 'fake-teacher'.*/v1/models")],
+)
+def test_openai_errors_name_the_fix(fault, message, key_env):
+    with TeacherServer(faults={0: [fault]}) as server:
+        backend = make_backend("openai", "fake-teacher", base_url=server.base_url, api_key_env=key_env)
+        with pytest.raises(GenerationError, match=message) as err:
+            backend.generate([Request(user("x"))], SamplingParams(seed=976))
+    assert SECRET not in str(err.value)
+
+
+def test_openai_cli_never_prints_the_key(key_env, capsys, tmp_path):
+    with TeacherServer(faults={0: ["401"]}) as server:
+        base = ["--backend", "openai", "--model_name_or_path", "fake-teacher", "--base_url", server.base_url]
+        base += ["--api_key_env", key_env, "--seed", "977"]
+        assert generate.cli([*base, "--prompt", "hi"]) == 0
+        (tmp_path / "in.jsonl").write_text(json.dumps({"instruction": "x"}) + "\n")
+        out_file = str(tmp_path / "out.jsonl")
+        assert generate.cli([*base, "--input_file", str(tmp_path / "in.jsonl"), "--output_file", out_file]) == 0
+        assert generate.cli([*base[:-2], "--seed", "976", "--prompt", "hi"]) == 2
+    out = capsys.readouterr()
+    assert "[Problem Description]" in out.out and "rejected the API key" in out.err
+    written = "".join(p.read_text() for p in tmp_path.iterdir())
+    assert SECRET not in out.out + out.err + written
+    assert "GEN_TEST_KEY" in (tmp_path / "out.settings.json").read_text()
+
+
+def test_openai_without_key_or_server(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(GenerationError, match="no API key: set the environment variable OPENAI_API_KEY"):
+        make_backend("openai", "gpt-4o")
+
+
+# --- vllm backend through a stand-in module -------------------------------------------------------------------------
+
+
+class FakeSamplingParams:
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+
+
+class FakeLLM:
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+        self.calls = []
+        self.llm_engine = types.SimpleNamespace(model_config=types.SimpleNamespace(max_model_len=256))
+
+    def generate(self, prompts, sampling_params, use_tqdm=True):
+        self.calls.append((prompts, sampling_params, use_tqdm))
+        n = sampling_params.kwargs["n"]
+        return [
+            types.SimpleNamespace(
+                outputs=[
+                    types.SimpleNamespace(
+                        index=k, text=f"{len(p['prompt_token_ids'])} tokens, #{k}<END>tail", token_ids=[5, 6]
+                    )
+                    for k in reversed(range(n))
+                ]
+            )
+            for p in prompts
+        ]
+
+
+@pytest.fixture
+def fake_vllm(monkeypatch):
+    module = types.ModuleType("vllm")
+    module.__version__ = "0.0.fake"
+    module.SamplingParams = FakeSamplingParams
+    module.LLM = FakeLLM
+    monkeypatch.setitem(sys.modules, "vllm", module)
+    return module
+
+
+def test_vllm_backend_passes_tokens_and_settings(fake_vllm, varied, backend):
+    vllm_backend = make_backend(
+        "vllm", str(varied), dtype="bfloat16", seed=5, tensor_parallel_size=2, max_model_len=None
+    )
+    llm = vllm_backend.llm
+    assert llm.kwargs == {
+        "model": str(varied),
+        "revision": None,
+        "dtype": "bfloat16",
+        "seed": 5,
+        "tensor_parallel_size": 2,
+        "max_model_len": None,
+        "trust_remote_code": False,
+    }
+    requests = [Request(user(p), response_prefix="def") for p in PROMPTS[:2]]
+    greedy_out = vllm_backend.generate(requests, SamplingParams(max_new_tokens=7, n=2, stop=["<END>"]))
+    prompts, params, use_tqdm = llm.calls[-1]
+    ids = [encode_prompt(backend.tokenizer, r) for r in requests]  # the transformers backend's tokens
+    assert prompts == [{"prompt_token_ids": i} for i in ids] and use_tqdm is False
+    assert params.kwargs == {
+        "n": 1,
+        "temperature": 0.0,
+        "top_p": 1.0,
+        "top_k": -1,
+        "max_tokens": 7,
+        "stop": ["<END>"],
+        "seed": None,
+    }
+    assert greedy_out == [[f"{len(i)} tokens, #0"] * 2 for i in ids]
+
+    sampled = vllm_backend.generate(
+        requests[:1], SamplingParams(100, temperature=0.2, top_p=0.95, top_k=5, n=3, seed=1)
+    )
+    assert llm.calls[-1][1].kwargs == {
+        "n": 3,
+        "temperature": 0.2,
+        "top_p": 0.95,
+        "top_k": 5,
+        "max_tokens": 100,
+        "stop": None,
+        "seed": 1,
+    }
+    assert sampled == [[f"{len(ids[0])} tokens, #{k}<END>tail" for k in range(3)]]  # in index order
+    assert vllm_backend.describe()["versions"] == {"vllm": "0.0.fake"} and vllm_backend.context == 256
+    with pytest.raises(GenerationError, match=r"limit of 56 \(the model's context 256"):
+        vllm_backend.generate([Request(user("def add " * 40))], SamplingParams(max_new_tokens=200))
+
+
+def test_vllm_missing_names_the_extra(monkeypatch, varied):
+    monkeypatch.setitem(sys.modules, "vllm", None)  # makes `import vllm` raise ImportError
+    with pytest.raises(GenerationError, match=r"pip install '\.\[vllm\]' \(needs a CUDA GPU\)"):
+        make_backend("vllm", str(varied))
