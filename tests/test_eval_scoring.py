@@ -214,3 +214,48 @@ def test_hostile_completions_are_contained_and_fail(tmp_path):
     listener.close()
     leftover = {p.pid for p in psutil.Process().children(recursive=True)} - before
     assert not leftover
+
+
+MBPP_STYLE = [
+    {
+        "task_id": "Mbpp/901",
+        "prompt": '"""\nWrite a function to return the sum of the squares of a list of integers\n'
+        'assert sum_squares([1, 2, 3]) == 14\n"""\n',
+        "entry_point": "sum_squares",
+        "canonical_solution": "def sum_squares(xs):\n    return sum(x * x for x in xs)\n",
+        "base_input": [[[1, 2, 3]], [[4]]],
+        "plus_input": [[[]], [[-2, 5]]],
+        "atol": 0,
+        "contract": "",
+    },
+    {
+        "task_id": "Mbpp/902",
+        "prompt": '"""\nWrite a function to check whether a string reads the same backwards.\n'
+        'assert is_palindrome("aba") == True\n"""\n',
+        "entry_point": "is_palindrome",
+        "canonical_solution": "def is_palindrome(s):\n    return s == s[::-1]\n",
+        "base_input": [["aba"], ["ab"]],
+        "plus_input": [[""], ["Aba"]],
+        "atol": 0,
+        "contract": "",
+    },
+]
+
+
+def test_mbpp_plus_scores_base_and_plus_tests_from_a_local_file(tmp_path):
+    path = tmp_path / "MbppPlus.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in MBPP_STYLE))
+    mbpp, described = problems.load_problems("mbpp", str(path))
+    assert described["plus"] is True and list(mbpp) == ["Mbpp/901", "Mbpp/902"]
+
+    # after the response prefix "```python" a model writes the whole function
+    perfect = {t: ["\n" + p["canonical_solution"] + "```"] for t, p in mbpp.items()}
+    base, plus = summarize(score_completions(tmp_path / "good", "mbpp", mbpp, perfect, plus=True), plus=True)
+    assert base == plus == {"pass@1": 1.0}
+
+    # right on the original tests, wrong on an extra one (the empty list): base passes, plus does not
+    sloppy = dict(perfect, **{"Mbpp/901": ["\ndef sum_squares(xs):\n    return sum(x * x for x in xs) if xs else None\n```"]})
+    results = score_completions(tmp_path / "sloppy", "mbpp", mbpp, sloppy, plus=True)
+    verdict = results["eval"]["Mbpp/901"][0]
+    assert (verdict["base_status"], verdict["plus_status"]) == ("pass", "fail")
+    assert summarize(results, plus=True) == ({"pass@1": 1.0}, {"pass@1": 0.5})
