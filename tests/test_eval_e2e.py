@@ -155,8 +155,9 @@ def test_an_openai_compatible_server_gets_the_rendered_paper_prompt(tiny_model, 
     assert len(sent) == 3
     first = sent[0]
     assert first["prompt"].startswith("You are an exceptionally intelligent coding assistant")
-    assert "@@ Instruction\nWrite a solution to the following problem:\n```python\nfrom typing import List" in (
-        first["prompt"]
+    assert (
+        "@@ Instruction\nWrite a solution to the following problem:\n```python\nfrom typing import List"
+        in (first["prompt"])
     )
     assert first["prompt"].endswith('>>> has_close_elements([1.0, 2.8, 3.0, 4.0, 5.0, 2.0], 0.3)\n    True\n    """')
     assert first["stop"] == ["```"] and first["max_tokens"] == 512 and first["temperature"] == 0

@@ -254,7 +254,8 @@ def test_mbpp_plus_scores_base_and_plus_tests_from_a_local_file(tmp_path):
     assert base == plus == {"pass@1": 1.0}
 
     # right on the original tests, wrong on an extra one (the empty list): base passes, plus does not
-    sloppy = dict(perfect, **{"Mbpp/901": ["\ndef sum_squares(xs):\n    return sum(x * x for x in xs) if xs else None\n```"]})
+    sloppy = dict(perfect)
+    sloppy["Mbpp/901"] = ["\ndef sum_squares(xs):\n    return sum(x * x for x in xs) if xs else None\n```"]
     results = score_completions(tmp_path / "sloppy", "mbpp", mbpp, sloppy, plus=True)
     verdict = results["eval"]["Mbpp/901"][0]
     assert (verdict["base_status"], verdict["plus_status"]) == ("pass", "fail")
