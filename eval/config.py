@@ -101,6 +101,8 @@ class EvalConfig:
     def __post_init__(self):
         if not self.model_name_or_path:
             raise ValueError("model_name_or_path is required: a local model folder or a Hub model id")
+        if not self.benchmarks:
+            raise ValueError(f"no benchmarks given: choose from {', '.join(BENCHMARKS)}")
         unknown = [b for b in self.benchmarks if b not in BENCHMARKS]
         if unknown:
             raise ValueError(f"unknown benchmark(s) {', '.join(unknown)}: choose from {', '.join(BENCHMARKS)}")

@@ -204,6 +204,26 @@ def load_previous(path: Path, config: EvalConfig) -> dict:
     return previous.get("benchmarks", {}) if same else {}
 
 
+def write_results(out: Path, config: EvalConfig, benchmarks: dict, described: dict) -> dict:
+    results = {
+        "schema": 1,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model": {
+            "name": model_name(config),
+            "name_or_path": config.model_name_or_path,
+            "revision": config.model_revision,
+            "backend": config.backend,
+            "dtype": config.dtype,
+            **{k: v for k, v in described.items() if k not in ("name", "backend", "model")},
+        },
+        "settings": settings(config),
+        "versions": versions(),
+        "benchmarks": benchmarks,
+    }
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return results
+
+
 def main(config: EvalConfig) -> dict:
     from eval import results as results_lib
 
@@ -221,36 +241,23 @@ def main(config: EvalConfig) -> dict:
         run_dirs[key].mkdir(parents=True, exist_ok=True)
         if key not in BIGCODE_BENCHMARKS:
             prepared[key] = prepare_evalplus(config, key, run_dirs[key])
+    # EvalPlus benchmarks share one loaded model; it is released before the harness loads its own
     try:
-        for key in config.benchmarks:
+        for key in [k for k in config.benchmarks if k not in BIGCODE_BENCHMARKS]:
             logger.info("%s → %s", key, run_dirs[key])
-            if key in BIGCODE_BENCHMARKS:
-                benchmarks[key] = run_bigcode(config, key, run_dirs[key])
-                continue
             if backend is None:
                 backend = make_backend(config)
                 described = backend.describe()
             benchmarks[key] = run_evalplus(config, key, prepared[key], backend, run_dirs[key])
+            results = write_results(out, config, benchmarks, described)  # what is done is kept if a later one fails
     finally:
         if backend is not None:
             backend.close()
+    for key in [k for k in config.benchmarks if k in BIGCODE_BENCHMARKS]:
+        logger.info("%s → %s", key, run_dirs[key])
+        benchmarks[key] = run_bigcode(config, key, run_dirs[key])
+        results = write_results(out, config, benchmarks, described)
 
-    results = {
-        "schema": 1,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model": {
-            "name": model_name(config),
-            "name_or_path": config.model_name_or_path,
-            "revision": config.model_revision,
-            "backend": config.backend,
-            "dtype": config.dtype,
-            **{k: v for k, v in described.items() if k not in ("name", "backend", "model")},
-        },
-        "settings": settings(config),
-        "versions": versions(),
-        "benchmarks": benchmarks,
-    }
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     table = results_lib.markdown_table(results, config.paper_models)
     (out / "results.md").write_text(table + "\n", encoding="utf-8")
     print(table)

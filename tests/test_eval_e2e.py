@@ -165,3 +165,11 @@ def test_an_openai_compatible_server_gets_the_rendered_paper_prompt(tiny_model, 
     assert api_env not in written
     results = json.loads((out / "served-model" / "results.json").read_text())
     assert results["model"]["backend"] == "openai" and results["benchmarks"]["humaneval"]["n_tasks"] == 3
+
+
+def test_a_missing_bigcode_harness_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("BIGCODE_HARNESS_DIR", raising=False)
+    args = ["--model_name_or_path", "x", "--benchmarks", "multiple-java", "--output_dir", str(tmp_path)]
+    assert cli(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "git clone https://github.com/bigcode-project/bigcode-evaluation-harness" in err
