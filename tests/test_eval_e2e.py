@@ -172,4 +172,6 @@ def test_a_missing_bigcode_harness_says_how_to_install_it(tmp_path, capsys, monk
     args = ["--model_name_or_path", "x", "--benchmarks", "multiple-java", "--output_dir", str(tmp_path)]
     assert cli(args) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error:") and "git clone https://github.com/bigcode-project/bigcode-evaluation-harness" in err
+    assert (
+        err.startswith("error:") and "git clone https://github.com/bigcode-project/bigcode-evaluation-harness" in err
+    )
