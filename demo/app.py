@@ -132,7 +132,7 @@ def build_demo(backend, *, title: str | None = None, temperature: float = 0.0, m
         ]
         # the Clear button, or the Chatbot's own clear icon, stops the answer and forgets the conversation
         clear.click(lambda: ("", [], []), None, [prompt, turns, chatbot], cancels=events)
-        chatbot.clear(lambda: ("", []), None, [prompt, turns], cancels=events)
+        chatbot.clear(lambda: [], None, [turns], cancels=events)  # leaves alone what is being typed
     return demo
 
 

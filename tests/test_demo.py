@@ -395,11 +395,16 @@ def assert_cleared(page, recorder) -> None:
     asked = len(recorder.calls)
     page.fill("#prompt textarea", QUESTION)
     page.click("#send")
-    page.locator('#chat [data-testid="bot"]').wait_for()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while len(recorder.calls) == asked:
         assert time.monotonic() < deadline, "the question was not asked"
-        time.sleep(0.02)
+        # a click that lands while Gradio is still finishing the clear event can be dropped (seen on a loaded
+        # machine): the question is then still in the box, and a user would press Send again
+        if time.monotonic() > deadline - 25 and page.input_value("#prompt textarea") in ("", QUESTION):
+            page.fill("#prompt textarea", QUESTION)  # the Clear button empties the box: it may land after typing
+            page.click("#send")
+        time.sleep(0.2)
+    page.locator('#chat [data-testid="bot"]').wait_for(timeout=60_000)
     request, _ = recorder.calls[-1]
     assert request.messages == [{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}]
 
