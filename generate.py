@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from dataset_builder.journal import Journal
 from oss_generate import BACKENDS, GenerationError, Request, SamplingParams, make_backend
 from oss_generate.base import detail
 
@@ -200,33 +200,6 @@ def load_rows(args: GenerateArguments) -> list[dict]:
     return list(dataset)
 
 
-def read_done(path: Path, index_column: str) -> set[int]:
-    """Indices already in the output file; a torn last line (a crash mid-write) is cut off."""
-    done, good_bytes = set(), 0
-    if not path.exists():
-        return done
-    with open(path, "rb") as f:
-        for line in f:
-            try:
-                row = json.loads(line) if line.endswith(b"\n") else None
-            except json.JSONDecodeError:
-                row = None
-            if row is None:
-                break
-            if not isinstance(row, dict) or index_column not in row:
-                raise GenerationError(
-                    f"{path} has a line without {index_column!r}: it is not an output of generate.py. Use another "
-                    "--output_file (or set --index_column)."
-                )
-            done.add(row[index_column])
-            good_bytes += len(line)
-    if path.stat().st_size != good_bytes:
-        logger.warning("%s: dropping %d bytes of a torn last line", path, path.stat().st_size - good_bytes)
-        with open(path, "r+b") as f:
-            f.truncate(good_bytes)
-    return done
-
-
 def check_settings(path: Path, settings: dict, resuming: bool) -> None:
     """Refuse to resume an output file made with other settings; record the settings otherwise."""
     if resuming and path.exists():
@@ -255,45 +228,47 @@ def run_file(args: GenerateArguments, backend, params) -> None:
             raise GenerationError(f"the input already has a {column!r} column: set {flag} to another name.")
     output = Path(args.output_file)
     output.parent.mkdir(parents=True, exist_ok=True)
-    done = read_done(output, args.index_column)
-    if unknown := {i for i in done if not (isinstance(i, int) and 0 <= i < len(rows))}:
+    journal = Journal(output, fsync_interval=0, key=args.index_column)  # on disk after every row
+    try:
+        done = journal.open().done  # a torn last line (a crash mid-write) is cut off
+    except ValueError as err:
         raise GenerationError(
-            f"{output} holds rows with indices {sorted(unknown, key=str)[:5]} that the input ({len(rows)} rows) does "
-            "not have: it was made from another input. Use another --output_file."
-        )
-    fingerprint = {
-        "model": args.model_name_or_path,
-        "backend": args.backend,
-        "revision": args.revision,
-        "chat_template_sha256": backend.describe().get("chat_template_sha256"),
-        "input": args.input_file
-        or [args.dataset_name, args.dataset_config, args.dataset_split, args.dataset_revision],
-        "prompt_column": args.prompt_column,
-        "system_prompt": args.system_prompt,
-        "response_prefix": args.response_prefix,
-        "raw": args.raw,
-        "sampling": asdict(params),
-    }
-    settings = {"fingerprint": fingerprint, "backend": backend.describe(), "batch_size": args.batch_size}
-    check_settings(output.with_suffix(".settings.json"), settings, resuming=bool(done))
-    pending = [i for i in range(len(rows)) if i not in done]
-    if done:
-        logger.info("%s: %d of %d rows already there, generating %d", output, len(done), len(rows), len(pending))
-    with open(output, "a", encoding="utf-8") as f, tqdm(total=len(rows), initial=len(done), desc="generate") as bar:
-        for start in range(0, len(pending), args.batch_size):
-            batch = pending[start : start + args.batch_size]
-            requests = [to_request(args, row=rows[i], index=i) for i in batch]
-            for i, completions in zip(batch, backend.generate(requests, params), strict=True):
-                out = completions[0] if params.n == 1 else completions
-                f.write(
-                    json.dumps(
-                        rows[i] | {args.output_column: out, args.index_column: i}, ensure_ascii=False, default=str
-                    )
-                )
-                f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-            bar.update(len(batch))
+            f"{err}: it is not an output of generate.py. Use another --output_file (or set --index_column)."
+        ) from err
+    try:
+        if unknown := {i for i in done if not (isinstance(i, int) and 0 <= i < len(rows))}:
+            raise GenerationError(
+                f"{output} holds rows with indices {sorted(unknown, key=str)[:5]} that the input ({len(rows)} rows) "
+                "does not have: it was made from another input. Use another --output_file."
+            )
+        fingerprint = {
+            "model": args.model_name_or_path,
+            "backend": args.backend,
+            "revision": args.revision,
+            "chat_template_sha256": backend.describe().get("chat_template_sha256"),
+            "input": args.input_file
+            or [args.dataset_name, args.dataset_config, args.dataset_split, args.dataset_revision],
+            "prompt_column": args.prompt_column,
+            "system_prompt": args.system_prompt,
+            "response_prefix": args.response_prefix,
+            "raw": args.raw,
+            "sampling": asdict(params),
+        }
+        settings = {"fingerprint": fingerprint, "backend": backend.describe(), "batch_size": args.batch_size}
+        check_settings(output.with_suffix(".settings.json"), settings, resuming=bool(done))
+        pending = [i for i in range(len(rows)) if i not in done]
+        if done:
+            logger.info("%s: %d of %d rows already there, generating %d", output, len(done), len(rows), len(pending))
+        with tqdm(total=len(rows), initial=len(done), desc="generate") as bar:
+            for start in range(0, len(pending), args.batch_size):
+                batch = pending[start : start + args.batch_size]
+                requests = [to_request(args, row=rows[i], index=i) for i in batch]
+                for i, completions in zip(batch, backend.generate(requests, params), strict=True):
+                    out = completions[0] if params.n == 1 else completions
+                    journal.append(rows[i] | {args.output_column: out, args.index_column: i})
+                bar.update(len(batch))
+    finally:
+        journal.close()
     logger.info("Wrote %s (%d rows)", output, len(rows))
 
 

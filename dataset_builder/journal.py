@@ -1,7 +1,7 @@
 """Append-only JSONL journal of teacher answers: the generate stage's crash-safe store.
 
 Each finished request is one line, written and flushed as it arrives, so a `kill -9` loses at most the line being
-written; `open()` drops such a torn last line. A row is keyed by `raw_index` and stored at most once.
+written; `open()` drops such a torn last line. A row is keyed by `raw_index` (or the `key` given), stored at most once.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ logger = logging.getLogger(__name__)
 
 
 class Journal:
-    def __init__(self, path: str | Path, fsync_interval: float = 5.0):
+    def __init__(self, path: str | Path, fsync_interval: float = 5.0, key: str = "raw_index"):
         self.path = Path(path)
         self.fsync_interval = fsync_interval
+        self.key = key  # the column that identifies a row
         self.done: set[int] = set()
         self._file = None
         self._last_sync = 0.0
@@ -36,7 +37,9 @@ class Journal:
                         row = json.loads(line)
                     except json.JSONDecodeError:
                         break
-                    self.done.add(row["raw_index"])
+                    if not isinstance(row, dict) or self.key not in row:
+                        raise ValueError(f"{self.path} has a line without {self.key!r}")
+                    self.done.add(row[self.key])
                     good_bytes += len(line)
             size = self.path.stat().st_size
             if size != good_bytes:
@@ -47,10 +50,10 @@ class Journal:
         return self
 
     def append(self, row: dict) -> None:
-        index = row["raw_index"]
+        index = row[self.key]
         if index in self.done:
             return
-        self._file.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self._file.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
         self._file.flush()
         self.done.add(index)
         now = time.monotonic()

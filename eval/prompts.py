@@ -72,8 +72,6 @@ def stops(style: str) -> list[str]:
 
 def cut(completion: str, style: str) -> str:
     """The completion up to the first stop (the closing fence for instruct prompts)."""
-    for stop in stops(style):
-        index = completion.find(stop)
-        if index != -1:
-            completion = completion[:index]
-    return completion
+    from oss_generate.base import cut_at_stop
+
+    return cut_at_stop(completion, stops(style))
