@@ -29,6 +29,14 @@ def model_name(config: EvalConfig) -> str:
     return public_name(config.model_name_or_path.rstrip("/"))
 
 
+def run_folder_name(config: EvalConfig) -> str:
+    """A local model folder by its last part, a Hub id with `__` for `/`."""
+    from oss_sft.card import is_local
+
+    name = config.model_name_or_path.rstrip("/")
+    return Path(name).name if is_local(name) else name.replace("/", "__")
+
+
 def settings_slug(config: EvalConfig) -> str:
     decoding = "greedy" if config.greedy else f"t{config.temperature:g}-p{config.top_p:g}-n{config.n_samples}"
     slug = f"{config.backend}-{config.prompt_style}-bs{config.batch_size}-{decoding}-max{config.max_new_tokens}"
@@ -150,9 +158,8 @@ def run_evalplus(config: EvalConfig, dataset: str, prepared: dict, backend, run_
     )
     samples = run_dir / "samples.jsonl"
     entry_points = {t: all_problems[t]["entry_point"] for t in task_ids}
-    scores_file = samples.with_name("samples_eval_results.json")
     if codegen.write_samples(prompts, completions, entry_points, config.prompt_style, samples):
-        scores_file.unlink(missing_ok=True)
+        sandbox.results_path(samples).unlink(missing_ok=True)  # EvalPlus would reuse verdicts on old samples
     evalplus_results = sandbox.score(
         dataset,
         samples,
@@ -230,7 +237,7 @@ def main(config: EvalConfig) -> dict:
     model_dir = Path(config.model_name_or_path).expanduser()
     if config.push_to_hub and not (config.update_card and model_dir.is_dir()):
         raise ValueError("push_to_hub needs a local model folder whose card takes the scores (and update_card true)")
-    out = Path(config.output_dir).expanduser() / model_name(config).replace(" (local)", "").replace("/", "__")
+    out = Path(config.output_dir).expanduser() / run_folder_name(config)
     out.mkdir(parents=True, exist_ok=True)
     benchmarks = load_previous(out / "results.json", config)
     backend = None

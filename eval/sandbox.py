@@ -154,6 +154,11 @@ def _tighten_evalplus() -> None:
     evalplus.eval.reliability_guard = reliability_guard
 
 
+def results_path(samples: Path) -> Path:
+    """Where EvalPlus keeps the verdicts of a samples file (and finds them again on a rerun)."""
+    return samples.with_name(samples.stem + "_eval_results.json")
+
+
 def score(
     dataset: str,
     samples: Path,
@@ -181,13 +186,13 @@ def score(
     command = [sys.executable, "-m", "eval.sandbox", dataset, str(samples), str(parallel)]
     command += [str(min_time_limit), str(gt_time_limit_factor), "base" if base_only else "plus"]
     completed = subprocess.run(command, env=env, cwd=samples.parent)
-    results_path = samples.with_name(samples.stem + "_eval_results.json")
-    if completed.returncode != 0 or not results_path.exists():
+    verdicts = results_path(samples)
+    if completed.returncode != 0 or not verdicts.exists():
         raise RuntimeError(
             f"EvalPlus scoring of {samples} failed (exit {completed.returncode}); its output is above. "
             "Rerun the same command to retry: generated samples are kept."
         )
-    return json.loads(results_path.read_text(encoding="utf-8"))
+    return json.loads(verdicts.read_text(encoding="utf-8"))
 
 
 def _main(argv: list[str]) -> None:
