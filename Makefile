@@ -1,4 +1,5 @@
-# Two entry points for a newcomer: `make quickstart` (the builder on its embedded defaults) and `make test`.
+# Two entry points for a newcomer: `make quickstart` (the whole pipeline at toy scale on its embedded defaults) and
+# `make test`.
 # Both create or reuse .venv and install what they need. On a machine without CUDA the pinned CPU torch is used.
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ TORCH_CPU ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 # scripts that the tests start (accelerate, transformers serve) come from the same environment
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-LINT_DIRS := dataset_builder oss_sft oss_generate eval demo tests bench train_sft.py generate.py
+LINT_DIRS := dataset_builder oss_sft oss_generate eval demo tests bench recipes train_sft.py generate.py
 
 .PHONY: quickstart test test-slow lint format bench env
 
@@ -25,7 +26,7 @@ $(STAMP): pyproject.toml
 env: $(STAMP)
 
 quickstart: $(STAMP)
-	$(BIN)/python -m dataset_builder build --config recipes/oss_instruct/quickstart.yaml
+	PYTHON=$(BIN)/python bash recipes/runbooks/quickstart.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not gpu" tests

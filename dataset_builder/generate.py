@@ -46,7 +46,9 @@ def uses_local_teacher(config: BuilderConfig) -> bool:
 
 def teacher_name(config: BuilderConfig) -> str:
     """The teacher as it enters the fingerprint."""
-    return LOCAL_TEACHER if uses_local_teacher(config) else config.teacher_model
+    if uses_local_teacher(config):
+        return f"{LOCAL_TEACHER}-guided" if config.local_teacher_guided else LOCAL_TEACHER
+    return config.teacher_model
 
 
 def max_tokens(config: BuilderConfig) -> int:
@@ -88,14 +90,21 @@ def teacher_endpoint(config: BuilderConfig, run_dir: RunDir):
         return
     from dataset_builder import local_teacher
 
+    steered = (
+        "its answers are steered into the two sections (local_teacher_guided), so rows parse but are of toy quality"
+        if config.local_teacher_guided
+        else "expect few or no parsable rows"
+    )
     logger.warning(
         "No OPENAI_BASE_URL/OPENAI_API_KEY/teacher_base_url set: serving SmolLM2-135M-Instruct locally. It is far too "
-        "weak to follow the OSS-Instruct prompt, so expect few or no parsable rows; this only exercises the pipeline. "
-        "Point the builder at a real teacher to make real data."
+        "weak to follow the OSS-Instruct prompt: %s. This only exercises the pipeline; point the builder at a real "
+        "teacher to make real data.",
+        steered,
     )
-    cache = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "oss-instruct")
-    model_dir = local_teacher.smollm2_model_dir(cache)
-    with local_teacher.serve(model_dir, log_path=run_dir.path / "local_teacher.log") as server:
+    model_dir = local_teacher.smollm2_model_dir(local_teacher.default_cache_dir())
+    # The guided teacher sends plain completions, which `transformers serve` batches across concurrent requests.
+    extra = ["--continuous-batching"] if config.local_teacher_guided else []
+    with local_teacher.serve(model_dir, log_path=run_dir.path / "local_teacher.log", extra_args=extra) as server:
         yield server.model, server.base_url
 
 
@@ -205,7 +214,10 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
                     request_timeout=config.request_timeout,
                     max_retries=config.max_retries,
                 )
-                backend = get_backend(config.teacher_backend)(settings, config, run_dir)
+                backend_class = get_backend(config.teacher_backend)
+                if uses_local_teacher(config) and config.local_teacher_guided:
+                    from dataset_builder.teacher.guided import GuidedLocalTeacher as backend_class
+                backend = backend_class(settings, config, run_dir)
                 requests = build_requests(seeds, config, journal.done)
                 with tqdm(
                     total=len(seeds),

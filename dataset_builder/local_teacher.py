@@ -64,6 +64,11 @@ def smollm2_gguf_path() -> Path:
     return path
 
 
+def default_cache_dir() -> Path:
+    """Where the converted SmolLM2 folder is kept: `$XDG_CACHE_HOME/oss-instruct` (default `~/.cache/oss-instruct`)."""
+    return Path(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))) / "oss-instruct"
+
+
 def smollm2_model_dir(cache_dir: str | Path) -> Path:
     """Return `cache_dir/SmolLM2-135M-Instruct`, converting the packaged GGUF to a fp32 HF folder once."""
     target = Path(cache_dir) / SMOLLM2_DIRNAME

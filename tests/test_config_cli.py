@@ -119,6 +119,8 @@ def test_quickstart_gives_real_teachers_room_and_the_toy_teacher_short_answers(m
     config = parse_config(["--config", str(ROOT / "recipes/oss_instruct/quickstart.yaml")])
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    assert (teacher_name(config), max_tokens(config)) == ("local/SmolLM2-135M-Instruct-Q4_1", 256)
+    assert (teacher_name(config), max_tokens(config)) == ("local/SmolLM2-135M-Instruct-Q4_1-guided", 200)
+    config.local_teacher_guided = False  # a different answer, so a different fingerprint
+    assert teacher_name(config) == "local/SmolLM2-135M-Instruct-Q4_1"
     monkeypatch.setenv("OPENAI_API_KEY", "sk-x")
     assert (teacher_name(config), max_tokens(config)) == ("gpt-4o-mini", 2500)

@@ -1,0 +1,430 @@
+"""What reproducing the four paper models costs, computed from the recipes the runbooks run.
+
+    python recipes/runbooks/estimate.py [--gpu a100-80gb|h100] [--mfu 0.43] [--num-gpus 2] [--markdown]
+
+Per model: the teacher's requests, tokens and dollars for the OSS-Instruct data (built once, shared by all four;
+Evol-Instruct needs no teacher, only decontamination), training tokens and FLOPs per stage, GPU hours, evaluation
+time, and the GPU memory each step needs. Read from the recipes: the seed quotas, seed lengths, teacher and prices of
+the builder recipe (through the builder's own config loader and price table), epochs, max_length, micro-batch and
+packing of the training recipes, the base model of stage 1, benchmarks and decoding of the EvalPlus recipe. Everything
+else is a named constant below with its source. These are estimates to plan with, not measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OSS_RECIPE = "recipes/oss_instruct/magicoder.yaml"
+EVAL_RECIPE = "recipes/eval/evalplus.yaml"
+STAGE_RECIPES = {1: "stage1_oss_instruct.yaml", 2: "stage2_evol_instruct.yaml"}
+# The paper's models: their recipes folder and stages ("Magicoder" = stage 1, "MagicoderS" = stage 1 then stage 2).
+MODELS = {
+    "Magicoder-CL-7B": ("recipes/magicoder/cl-7b", (1,)),
+    "MagicoderS-CL-7B": ("recipes/magicoder/cl-7b", (1, 2)),
+    "Magicoder-DS-6.7B": ("recipes/magicoder/ds-6.7b", (1,)),
+    "MagicoderS-DS-6.7B": ("recipes/magicoder/ds-6.7b", (1, 2)),
+}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A Llama-architecture decoder (both bases are LlamaForCausalLM, untied input and output embeddings)."""
+
+    hidden: int
+    layers: int
+    intermediate: int
+    vocab: int
+    heads: int
+    kv_heads: int
+
+
+# From the models' config.json on the Hub.
+SHAPES = {
+    "codellama/CodeLlama-7b-Python-hf": Shape(
+        hidden=4096, layers=32, intermediate=11008, vocab=32000, heads=32, kv_heads=32
+    ),
+    "deepseek-ai/deepseek-coder-6.7b-base": Shape(
+        hidden=4096, layers=32, intermediate=11008, vocab=32256, heads=32, kv_heads=32
+    ),
+}
+
+
+@dataclass(frozen=True)
+class GPU:
+    name: str
+    peak_bf16_flops: float  # dense (no sparsity), per GPU, from the vendor's datasheet
+    memory_gib: float
+    bandwidth: float  # HBM bytes/s
+
+
+GPUS = {
+    "a100-80gb": GPU("A100-SXM4-80GB", peak_bf16_flops=312e12, memory_gib=80, bandwidth=2.039e12),
+    "h100": GPU("H100-SXM5-80GB", peak_bf16_flops=989e12, memory_gib=80, bandwidth=3.35e12),
+}
+
+# --- the teacher ------------------------------------------------------------------------------------------------
+# Mean characters per source line, newline included: measured over the bundled quickstart corpus
+# (dataset_builder/corpus/quickstart, the paper's nine languages, ~15K lines). A seed is randint(min_lines, max_lines)
+# lines, so its mean length is this times (min_lines + max_lines) / 2 from the recipe.
+SEED_CHARS_PER_LINE = 33
+# Completion tokens per request: the recipe's `expected_completion_tokens` (the builder's dry-run assumption for a
+# problem plus its solution; the paper's Figure 7 shows their lengths).
+
+# --- training ---------------------------------------------------------------------------------------------------
+# Rows trained on per stage: the paper's ~75K OSS-Instruct rows after cleaning, ~110K evol-codealpaca-v1 rows.
+PAPER_ROWS = {1: 75_000, 2: 110_000}
+# Training tokens the paper reports (Table 4: Magicoder-DS +90M, MagicoderS-DS +240M, i.e. stage 2 = 150M), over its
+# 2 epochs. Divided by rows x epochs they give the mean tokens per row (template + instruction + response + EOS):
+# 600 for OSS-Instruct, ~682 for Evol-Instruct. DeepSeek-Coder's tokenizer; CodeLlama's is taken to be the same.
+PAPER_TRAINING_TOKENS = {1: 90e6, 2: 240e6 - 90e6}
+PAPER_EPOCHS = 2
+# Share of real tokens in what the model computes on when micro-batches of 2 are padded to their longest row and not
+# packed (the paper's setup): bench/padding_waste.py on an OSS-Instruct-like length mix. Packed recipes: 1.0.
+PADDED_REAL_TOKEN_SHARE = 0.78
+# Model FLOP utilisation: a published reference point for full fine-tuning of a 7B model on H100s, ~10K tokens/s per
+# GPU at ~43% MFU (not measured here: bench/train_throughput.py measures it on your GPU). Used for the A100 too
+# unless --mfu says otherwise.
+DEFAULT_MFU = 0.43
+PAPER_GPUS = 2  # 2x A100-80GB, plain DDP
+
+# --- memory: bf16 full fine-tuning (the recipes load the weights in bf16; the Trainer keeps no fp32 copy) ----------
+WEIGHT_BYTES = 2  # bf16 weights
+GRAD_BYTES = 2  # bf16 gradients
+DDP_BUCKET_BYTES = 2  # DDP's gradient buckets hold a second copy of the gradients (gradient_as_bucket_view off)
+ADAFACTOR_STATE_BYTES = 4  # fp32; Adafactor keeps row + column second moments per matrix, no first moment
+# Activations kept for the backward pass per token and layer without gradient checkpointing, in bf16 values: a Llama
+# layer with SDPA attention saves ~20 x hidden (two RMSNorms whose fp32 internals count double, q/k before and after
+# RoPE, q/k/v and the attention output) + 4 x intermediate (gate, up, SiLU(gate), their product). No attention matrix.
+ACTIVATION_VALUES_PER_TOKEN_LAYER = (20, 4)  # (x hidden, x intermediate)
+ACTIVATION_BYTES = 2
+LOGIT_BYTES = 16  # per token and vocabulary entry: bf16 logits, the fp32 copy the loss takes, its softmax and gradient
+OVERHEAD_GIB = 4  # CUDA context, NCCL buffers, allocator fragmentation
+
+# --- evaluation: HumanEval+ (164 problems) and MBPP+ (378), the EvalPlus recipe's greedy decoding ------------------
+EVAL_PROBLEMS = {"humaneval": 164, "mbpp": 378}
+# Decoding at batch size 1 is bound by reading the weights once per token; transformers' eager generation reaches
+# about a quarter of that bound on a 7B model (per-step Python and kernel-launch overhead). vLLM gets much closer.
+DECODE_BANDWIDTH_EFFICIENCY = 0.25
+EVAL_PROMPT_TOKENS = 1024  # longest prompt budgeted for the KV cache
+
+
+def params(shape: Shape) -> int:
+    """Parameters of the decoder: embeddings, attention, SwiGLU MLP, RMSNorms, the untied output layer."""
+    h, head_dim = shape.hidden, shape.hidden // shape.heads
+    attention = 2 * h * h + 2 * h * shape.kv_heads * head_dim  # q, o; k, v
+    mlp = 3 * h * shape.intermediate  # gate, up, down
+    layer = attention + mlp + 2 * h  # + two RMSNorm weights
+    return 2 * shape.vocab * h + shape.layers * layer + h  # embeddings + lm_head, layers, final norm
+
+
+def adafactor_state_values(shape: Shape) -> int:
+    """Values of Adafactor's state: a matrix (rows, cols) keeps rows + cols second moments, a vector keeps its own."""
+    h, kv = shape.hidden, shape.kv_heads * (shape.hidden // shape.heads)
+    matrices = [(h, h), (kv, h), (kv, h), (h, h), (shape.intermediate, h), (shape.intermediate, h)]
+    matrices.append((h, shape.intermediate))
+    layer = sum(rows + cols for rows, cols in matrices) + 2 * h
+    return 2 * (shape.vocab + h) + shape.layers * layer + h
+
+
+def training_flops(n_params: float, tokens: float) -> float:
+    """6 x parameters x tokens: forward (2N) and backward (4N) per token; attention FLOPs left out."""
+    return 6 * n_params * tokens
+
+
+def gpu_hours(flops: float, gpu: GPU, mfu: float) -> float:
+    return flops / (gpu.peak_bf16_flops * mfu) / 3600
+
+
+# --- reading the recipes ------------------------------------------------------------------------------------------
+
+
+def load_yaml(path: str) -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / path).read_text())
+
+
+def teacher(recipe: str = OSS_RECIPE) -> dict:
+    """Requests, tokens and dollars of the OSS-Instruct build, through the builder's own loader, prompt and prices."""
+    from dataset_builder.cli import parse_config
+    from dataset_builder.prompts import messages
+    from dataset_builder.teacher.base import estimate_tokens
+    from dataset_builder.teacher.pricing import Prices
+
+    config = parse_config(["--config", str(ROOT / recipe)])
+    requests = sum(config.languages.values())
+    seed_lines = (config.min_lines + config.max_lines) / 2
+    seed = "x" * round(seed_lines * SEED_CHARS_PER_LINE)
+    prompt_tokens = requests * estimate_tokens(messages(seed))
+    completion_tokens = requests * config.expected_completion_tokens
+    dollars = {}
+    for mode, batch in (("live", False), ("batch", True)):
+        prices = Prices(config.teacher_model, config.price_input_per_million, config.price_output_per_million, batch)
+        dollars[mode] = prices.cost(prompt_tokens, completion_tokens)
+    return {
+        "model": config.teacher_model,
+        "requests": requests,
+        "seed_chars": len(seed),
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "completion_tokens_per_row": config.expected_completion_tokens,
+        "dollars": dollars,
+    }
+
+
+def stage(folder: str, number: int) -> dict:
+    """Training tokens of one stage from its recipe. Its config class (TRL's SFTConfig) checks the machine when built
+    (bf16 needs a GPU), so the recipe is read as YAML; tests/test_runbooks_paper.py checks the values agree."""
+    recipe = load_yaml(f"{folder}/{STAGE_RECIPES[number]}")
+    rows = PAPER_ROWS[number]
+    mean = min(PAPER_TRAINING_TOKENS[number] / (rows * PAPER_EPOCHS), recipe["max_length"])
+    tokens = rows * recipe["num_train_epochs"] * mean
+    share = 1.0 if recipe.get("packing") else PADDED_REAL_TOKEN_SHARE
+    return {
+        "stage": number,
+        "rows": rows,
+        "epochs": recipe["num_train_epochs"],
+        "mean_tokens_per_row": mean,
+        "tokens": tokens,
+        "computed_tokens": tokens / share,
+        "micro_batch_tokens": recipe["per_device_train_batch_size"] * recipe["max_length"],
+    }
+
+
+def training_memory_gib(shape: Shape, micro_batch_tokens: int, num_gpus: int) -> dict:
+    """Peak memory per GPU of bf16 full fine-tuning with Adafactor: plain DDP, and ZeRO-3 over num_gpus."""
+    n = params(shape)
+    per_value = ACTIVATION_VALUES_PER_TOKEN_LAYER[0] * shape.hidden + ACTIVATION_VALUES_PER_TOKEN_LAYER[1] * (
+        shape.intermediate
+    )
+    activations = micro_batch_tokens * shape.layers * per_value * ACTIVATION_BYTES
+    activations += micro_batch_tokens * shape.vocab * LOGIT_BYTES
+    states = n * (WEIGHT_BYTES + GRAD_BYTES) + adafactor_state_values(shape) * ADAFACTOR_STATE_BYTES
+    gib = 2**30
+    return {
+        "weights_grads_optimizer": states / gib,
+        "optimizer": adafactor_state_values(shape) * ADAFACTOR_STATE_BYTES / gib,
+        "activations": activations / gib,
+        "ddp": (states + n * DDP_BUCKET_BYTES + activations) / gib + OVERHEAD_GIB,
+        "zero3": (states / num_gpus + activations) / gib + OVERHEAD_GIB,
+    }
+
+
+def eval_cost(shape: Shape, gpu: GPU, recipe: str = EVAL_RECIPE) -> dict:
+    """Generation of the EvalPlus recipe's benchmarks: an upper bound (every completion runs to max_new_tokens)."""
+    config = load_yaml(recipe)
+    problems = sum(EVAL_PROBLEMS[name] for name in config["benchmarks"])
+    tokens = problems * config["max_new_tokens"] * config["n_samples"]
+    weight_bytes = params(shape) * WEIGHT_BYTES
+    tokens_per_s = gpu.bandwidth * DECODE_BANDWIDTH_EFFICIENCY / weight_bytes * config["batch_size"]
+    kv_bytes = 2 * shape.layers * shape.kv_heads * (shape.hidden // shape.heads) * WEIGHT_BYTES
+    memory = weight_bytes + kv_bytes * config["batch_size"] * (EVAL_PROMPT_TOKENS + config["max_new_tokens"])
+    return {
+        "problems": problems,
+        "max_tokens": tokens,
+        "tokens_per_s": tokens_per_s,
+        "gpu_minutes": tokens / tokens_per_s / 60,
+        "memory_gib": memory / 2**30 + OVERHEAD_GIB,
+    }
+
+
+def estimate(gpu: GPU, mfu: float, num_gpus: int = PAPER_GPUS) -> dict:
+    """Everything, for the four models."""
+    if not 0 < mfu <= 1:
+        raise ValueError(f"MFU must be in (0, 1], got {mfu}: e.g. --mfu 0.43")
+    if num_gpus < 1:
+        raise ValueError(f"--num-gpus must be at least 1, got {num_gpus}")
+    models = {}
+    for name, (folder, stages) in MODELS.items():
+        base = load_yaml(f"{folder}/{STAGE_RECIPES[1]}")["model_name_or_path"]
+        if base not in SHAPES:
+            raise ValueError(f"{folder}: no shape for base model {base!r}; add it to SHAPES in {Path(__file__).name}")
+        shape = SHAPES[base]
+        n = params(shape)
+        rows = []
+        for number in stages:
+            s = stage(folder, number)
+            s["flops"] = training_flops(n, s["computed_tokens"])
+            s["gpu_hours"] = gpu_hours(s["flops"], gpu, mfu)
+            s["memory"] = training_memory_gib(shape, s["micro_batch_tokens"], num_gpus)
+            rows.append(s)
+        models[name] = {"base": base, "params": n, "stages": rows, "eval": eval_cost(shape, gpu)}
+    return {"gpu": gpu, "mfu": mfu, "num_gpus": num_gpus, "teacher": teacher(), "models": models}
+
+
+# --- output -------------------------------------------------------------------------------------------------------
+
+
+def _si(x: float) -> str:
+    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if x >= scale:
+            return f"{x / scale:.3g}{unit}"
+    return f"{x:.3g}"
+
+
+def _flops(x: float) -> str:
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def _hours(h: float) -> str:
+    return f"{h * 60:.0f} min" if h < 1 else f"{h:.1f} h"
+
+
+def _dollars(x: float | None) -> str:
+    return "unknown (no price for this teacher)" if x is None else f"${x:,.0f}"
+
+
+def _fits(memory: dict, gpu: GPU, num_gpus: int) -> str:
+    if memory["ddp"] <= gpu.memory_gib:
+        return f"{memory['ddp']:.0f} GiB/GPU with DDP: fits"
+    verdict = "fits" if memory["zero3"] <= gpu.memory_gib else "does not fit: add GPUs or gradient checkpointing"
+    return (
+        f"{memory['ddp']:.0f} GiB/GPU with DDP: too much; ZeRO-3 over {num_gpus}: {memory['zero3']:.0f} GiB, {verdict}"
+    )
+
+
+def summary_rows(result: dict) -> list[list[str]]:
+    gpu, num_gpus = result["gpu"], result["num_gpus"]
+    rows = []
+    for name, model in result["models"].items():
+        stages = model["stages"]
+        hours = sum(s["gpu_hours"] for s in stages)
+        peak = max(stages, key=lambda s: s["memory"]["ddp"])["memory"]
+        rows.append(
+            [
+                name,
+                " + ".join(str(s["stage"]) for s in stages),
+                " + ".join(_si(s["tokens"]) for s in stages),
+                _flops(sum(s["flops"] for s in stages)),
+                f"{hours:.1f}",
+                _hours(hours / num_gpus),
+                f"≤ {model['eval']['gpu_minutes']:.0f} min",
+                _fits(peak, gpu, num_gpus),
+            ]
+        )
+    return rows
+
+
+def header(result: dict) -> list[str]:
+    gpu, num_gpus = result["gpu"], result["num_gpus"]
+    return [
+        "model",
+        "stages",
+        "training tokens",
+        "training FLOPs",
+        f"{gpu.name} GPU-hours (MFU {result['mfu']:.0%})",
+        f"wall time on {num_gpus} GPUs",
+        "eval (HumanEval+, MBPP+), 1 GPU",
+        "training memory",
+    ]
+
+
+def teacher_line(t: dict) -> str:
+    return (
+        f"OSS-Instruct data (built once, shared by the four models): {t['requests']:,} requests to {t['model']}, "
+        f"~{_si(t['prompt_tokens'])} prompt + ~{_si(t['completion_tokens'])} completion tokens: "
+        f"~{_dollars(t['dollars']['live'])} live, ~{_dollars(t['dollars']['batch'])} with the Batch API. "
+        "Evol-Instruct: no teacher. The data steps need no GPU (the teacher is an API, seeds stream from the Hub, "
+        "decontamination runs on CPU); MagicoderS rows include stage 1, which they share with Magicoder."
+    )
+
+
+def assumptions(result: dict) -> list[str]:
+    from dataset_builder.teacher.base import CHARS_PER_TOKEN
+
+    t, model = result["teacher"], next(iter(result["models"].values()))
+    stage1, evaluation = model["stages"][0], model["eval"]
+    teacher_text = (
+        f"Teacher prompt: the paper's prompt around a mean seed of {t['seed_chars']} characters "
+        f"({SEED_CHARS_PER_LINE} per line, measured on the bundled corpus) at the builder's {CHARS_PER_TOKEN} "
+        f"characters per token; {t['completion_tokens_per_row']} completion tokens per row (the recipe's "
+        "expected_completion_tokens). Prices: dataset_builder/teacher/pricing.py."
+    )
+    tokens_text = (
+        f"Training tokens: the paper's ~75K / ~110K rows x epochs x {stage1['mean_tokens_per_row']:.0f} / "
+        f"{PAPER_TRAINING_TOKENS[2] / (PAPER_ROWS[2] * PAPER_EPOCHS):.0f} tokens per row (the paper's Table 4: "
+        "+90M and +240M training tokens for the DS models). FLOPs = 6 x parameters x tokens computed, padding "
+        f"included (padded micro-batches are {PADDED_REAL_TOKEN_SHARE:.0%} real tokens, bench/padding_waste.py)."
+    )
+    hours_text = (
+        f"GPU-hours = FLOPs / ({result['gpu'].peak_bf16_flops / 1e12:.0f} TFLOP/s bf16 dense x MFU "
+        f"{result['mfu']:.0%}); {DEFAULT_MFU:.0%} is a reference point for 7B full fine-tuning on H100, "
+        "not a measurement (bench/train_throughput.py measures yours; pass it as --mfu). Wall time assumes linear "
+        "scaling over the GPUs."
+    )
+    memory_text = (
+        "Training memory: bf16 weights and gradients, DDP's gradient buckets, Adafactor's factored state "
+        f"(~{stage1['memory']['optimizer'] * 1024:.0f} MiB), activations of one micro-batch "
+        f"({stage1['micro_batch_tokens']} tokens at stage 1) without gradient checkpointing, {OVERHEAD_GIB} GiB "
+        "of overhead."
+    )
+    eval_text = (
+        f"Eval: an upper bound, all {evaluation['problems']} completions running to max_new_tokens at batch size 1 "
+        f"(~{evaluation['tokens_per_s']:.0f} tokens/s: {DECODE_BANDWIDTH_EFFICIENCY:.0%} of the memory-bandwidth "
+        "bound, transformers backend); EvalPlus scoring runs on CPU. MultiPL-E, DS-1000 and APPS (bigcode harness) "
+        "are not included."
+    )
+    return [teacher_text, tokens_text, hours_text, memory_text, eval_text]
+
+
+def markdown(result: dict) -> str:
+    head = header(result)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(row) + " |" for row in summary_rows(result)]
+    lines += ["", teacher_line(result["teacher"]), ""]
+    lines += [f"- {line}" for line in assumptions(result)]
+    return "\n".join(lines)
+
+
+def text(result: dict) -> str:
+    gpu, num_gpus = result["gpu"], result["num_gpus"]
+    out = [teacher_line(result["teacher"]), ""]
+    for name, model in result["models"].items():
+        out.append(f"{name}: base {model['base']}, {model['params'] / 1e9:.3f}B parameters")
+        for s in model["stages"]:
+            m = s["memory"]
+            out.append(
+                f"  stage {s['stage']}: {s['rows']:,} rows x {s['epochs']} epochs x {s['mean_tokens_per_row']:.0f} "
+                f"tokens = {_si(s['tokens'])} tokens ({_si(s['computed_tokens'])} computed with padding), "
+                f"{_flops(s['flops'])} FLOPs, {s['gpu_hours']:.1f} {gpu.name} GPU-hours = "
+                f"{_hours(s['gpu_hours'] / num_gpus)} on {num_gpus} GPUs"
+            )
+            out.append(
+                f"           memory per GPU: weights + gradients + optimizer {m['weights_grads_optimizer']:.1f} GiB, "
+                f"activations {m['activations']:.1f} GiB; {_fits(m, gpu, num_gpus)}"
+            )
+        e = model["eval"]
+        out.append(
+            f"  eval: {e['problems']} problems, at most {_si(e['max_tokens'])} generated tokens at "
+            f"~{e['tokens_per_s']:.0f} tokens/s: <= {e['gpu_minutes']:.0f} GPU-minutes, one GPU with "
+            f"{e['memory_gib']:.0f} GiB"
+        )
+        out.append("")
+    out += ["Assumptions:"] + [f"- {line}" for line in assumptions(result)]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gpu", choices=sorted(GPUS), default="a100-80gb", help="the paper used 2x A100-80GB")
+    parser.add_argument("--mfu", type=float, default=DEFAULT_MFU, help="model FLOP utilisation (default: %(default)s)")
+    parser.add_argument("--num-gpus", type=int, default=PAPER_GPUS, help="GPUs training in parallel (wall time)")
+    parser.add_argument("--markdown", action="store_true", help="a Markdown table for the README")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project's packages live at the root
+    try:
+        result = estimate(GPUS[args.gpu], args.mfu, args.num_gpus)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(markdown(result) if args.markdown else text(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

