@@ -412,6 +412,10 @@ def run_task(
     """Run (or resume) one benchmark through the harness and return its entry for results.json.
 
     `env` adds variables to the harness's environment (which already has ours, HF_TOKEN included)."""
+    # the harness runs in its task's folder: a local model or an out_dir relative to ours would not be found there
+    out_dir = Path(out_dir).expanduser().resolve()
+    if Path(model).expanduser().exists():
+        model = str(Path(model).expanduser().resolve())
     spec = _spec(task_key)
     harness = find_harness(harness_dir, python=python)
     options = {

@@ -176,13 +176,15 @@ def score(
     EvalPlus keeps the results beside the samples (`<samples>_eval_results.json`) and reuses them when they exist,
     so scoring resumes for free; the caller deletes that file whenever the samples change.
     """
+    # the scorer runs in the samples' folder: paths relative to ours would not be found from there
+    samples, problems = Path(samples).resolve(), Path(problems).resolve()
     env = dict(os.environ)
     env[OVERRIDE_ENV[dataset]] = str(problems)
     env["EVALPLUS_MAX_MEMORY_BYTES"] = str(max_memory_bytes)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env["TOKENIZERS_PARALLELISM"] = "false"
     if cache_dir is not None:  # EvalPlus caches the canonical outputs under $XDG_CACHE_HOME/evalplus
-        env["XDG_CACHE_HOME"] = str(cache_dir)
+        env["XDG_CACHE_HOME"] = str(Path(cache_dir).resolve())
     command = [sys.executable, "-m", "eval.sandbox", dataset, str(samples), str(parallel)]
     command += [str(min_time_limit), str(gt_time_limit_factor), "base" if base_only else "plus"]
     completed = subprocess.run(command, env=env, cwd=samples.parent)

@@ -57,7 +57,7 @@ STANDIN_MAIN = textwrap.dedent(
     task = args.tasks
 
     with open(os.environ["STANDIN_LOG"], "a") as log:
-        log.write(json.dumps({"task": task, "load": args.load_generations_path}) + "\\n")
+        log.write(json.dumps({"task": task, "load": args.load_generations_path, "model": args.model}) + "\\n")
     if not args.allow_code_execution:
         sys.exit("set allow_code_execution")
     if args.load_generations_path:
@@ -269,7 +269,7 @@ def test_run_task_then_resume_without_rerunning(harness, tmp_path, capfd):
     out = tmp_path / "out"
     kw = {"harness_dir": harness, "out_dir": out, "accelerate": False, "n_samples": 3}
     entry = bigcode.run_task("multiple-java", "org/model", **kw)
-    assert invocations(tmp_path) == [{"task": "multiple-java", "load": None}]
+    assert invocations(tmp_path) == [{"task": "multiple-java", "load": None, "model": "org/model"}]
     assert entry["scores"] == {"pass@1": 0.42, "pass@10": 0.6}
     assert entry["plus_scores"] is None and entry["n_samples"] == 3 and entry["complete"] is True
     assert entry["dataset"]["n_tasks"] == 4  # the stand-in's problems, counted from the generations file
@@ -287,6 +287,16 @@ def test_run_task_then_resume_without_rerunning(harness, tmp_path, capfd):
         if path.is_file():
             assert SECRET not in path.read_text(), path
     assert SECRET not in capfd.readouterr().out
+
+
+def test_relative_model_and_output_folders_are_found_from_the_harness_folder(harness, tmp_path, monkeypatch):
+    """The harness runs in its task's folder: a local model and --output_dir given relative to us must still work."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models" / "m").mkdir(parents=True)
+    entry = bigcode.run_task("multiple-java", "models/m", harness_dir=harness, out_dir="out", accelerate=False)
+    assert entry["scores"] == {"pass@1": 0.42, "pass@10": 0.6}
+    assert invocations(tmp_path)[0]["model"] == str(tmp_path / "models" / "m")
+    assert (tmp_path / "out" / entry["subsets"]["multiple-java"]["run_dir"] / "metrics.json").is_file()
 
 
 def test_saved_generations_are_scored_without_generating(harness, tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ import json
 import socket
 import textwrap
 from math import comb
+from pathlib import Path
 
 import psutil
 import pytest
@@ -68,6 +69,15 @@ def test_off_by_one_is_caught_by_the_recorded_inputs(tmp_path, humaneval):
     task = {"HumanEval/53": humaneval["HumanEval/53"]}  # add(x, y)
     results = score_completions(tmp_path, "humaneval", task, {"HumanEval/53": ["\n    return x + y + 1\n```"]})
     assert results["eval"]["HumanEval/53"][0]["base_status"] == "fail"
+
+
+def test_relative_paths_are_scored_from_where_they_were_given(tmp_path, monkeypatch, humaneval):
+    """`--output_dir eval_results` (the recipes' default) is relative to the caller, not to the scorer's folder."""
+    monkeypatch.chdir(tmp_path)
+    task = {"HumanEval/53": humaneval["HumanEval/53"]}
+    results = score_completions(Path("relative"), "humaneval", task, {"HumanEval/53": ["\n    return x + y\n```"]})
+    assert results["eval"]["HumanEval/53"][0]["base_status"] == "pass"
+    assert (tmp_path / "relative" / "run" / "samples_eval_results.json").is_file()
 
 
 @pytest.mark.parametrize(

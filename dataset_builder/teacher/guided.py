@@ -24,7 +24,7 @@ from dataset_builder.teacher.openai_api import OpenAITeacher, fatal_errors, fata
 PROBLEM_HEADER = "[Problem Description]\n"
 SOLUTION_HEADER = "\n\n[Solution]\n```"
 FENCE = "```"
-PROBLEM_MAX_TOKENS = 96
+PROBLEM_MAX_TOKENS = 64
 
 
 def first_paragraph(text: str) -> str:
