@@ -447,7 +447,11 @@ def render_card(ctx: dict, build: dict, features_yaml: dict, repo_id: str | None
             {
                 "config_name": name,
                 "features": copy.deepcopy(features_yaml),  # copies: no YAML anchors in the card
-                "splits": [{"name": "train", "num_examples": ctx["configs"][name]}],
+                # `datasets` reads the split info only with all three fields (num_bytes: the Arrow table's size)
+                "splits": [
+                    {"name": "train", "num_examples": ctx["configs"][name]}
+                    | ({"num_bytes": build["config_bytes"][name]} if name in build.get("config_bytes", {}) else {})
+                ],
             }
             for name in names
         ],
@@ -512,7 +516,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     hub = run_dir.path / HUB_FOLDER
     tmp = hub.with_name(HUB_FOLDER + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    configs, shards, empty_variants = {}, {}, []
+    configs, config_bytes, shards, empty_variants = {}, {}, {}, []
     for name in ["default", *dict.fromkeys(config.variants)]:
         part = dataset if name == "default" else dataset.filter(VARIANTS[name], desc=f"publish: {name}")
         if len(part) == 0:  # `datasets` cannot load a split without rows: leave the config out and say so
@@ -521,6 +525,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
             continue
         shards[name] = _write_shards(part, tmp / "data" / name)
         configs[name] = len(part)
+        config_bytes[name] = (dataset if name == "default" else part.flatten_indices()).data.nbytes
 
     ctx = card_context(config, stages, dataset, configs) | {"empty_variants": empty_variants}
     ctx["analysis_section"] = _copy_figures(stages, tmp / "figures")
@@ -531,6 +536,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         "fingerprint": run_dir.fingerprint,
         "content_hash": data_hash,
         "configs": configs,
+        "config_bytes": config_bytes,
         "build_hash": hashlib.sha256(
             json.dumps({"content_hash": data_hash, "card": ctx}, sort_keys=True, default=str).encode()
         ).hexdigest(),

@@ -148,8 +148,12 @@ def local_build(tmp_path_factory):
     return config, build(config, make_chain(out, ROWS, config))
 
 
-def test_folder_round_trips_through_load_dataset(local_build, tmp_path):
+def test_folder_round_trips_through_load_dataset(local_build, tmp_path, caplog, request):
     from datasets import load_dataset
+    from datasets.utils import logging as datasets_logging
+
+    datasets_logging.enable_propagation()  # so that caplog sees what `datasets` says about the card
+    request.addfinalizer(datasets_logging.disable_propagation)
 
     _, run_dir = local_build
     hub = run_dir.path / "hub"
@@ -158,6 +162,7 @@ def test_folder_round_trips_through_load_dataset(local_build, tmp_path):
     ]
     loaded = load_dataset(str(hub), split="train", cache_dir=str(tmp_path / "cache"))
     assert loaded.features == _features()
+    assert "dataset_info" not in caplog.text  # the card's metadata is read whole, none of it ignored as malformed
     assert loaded.column_names == OUTPUT_COLUMNS
     assert as_rows(loaded) == ROWS
     expected = {
@@ -194,7 +199,9 @@ def test_card_metadata_and_body(local_build):
     assert "&id" not in text  # no YAML anchors
     assert {c["config_name"] for c in meta["configs"]} == {"default", "python", "non_python", "no_noisy"}
     info = {i["config_name"]: i for i in meta["dataset_info"]}
-    assert info["no_noisy"]["splits"] == [{"name": "train", "num_examples": 4}]
+    [split] = info["no_noisy"]["splits"]
+    assert (split["name"], split["num_examples"]) == ("train", 4) and split["num_bytes"] > 0
+    assert info["default"]["splits"][0]["num_bytes"] > split["num_bytes"]  # 6 rows against 4
     assert {f["name"] for f in info["default"]["features"]} == set(OUTPUT_COLUMNS)
     card = DatasetCard.load(run_dir.path / "hub" / "README.md")
     assert card.data.license == "mit"

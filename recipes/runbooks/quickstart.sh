@@ -58,9 +58,9 @@ print(f"  HumanEval pass@1: {100 * humaneval['scores']['pass@1']:.1f}% on {score
 EOF
     cat <<'EOF'
 
-That score is near zero on purpose, not by accident: the teacher (unless you configured one) and the base are
-SmolLM2-135M, and both stages saw a few dozen rows for a few optimizer steps. The quickstart shows that every step
-works end to end; the paper's numbers need a strong teacher, a 7B code base model and GPUs.
+That score is near zero, as expected: the teacher (unless you configured one) and the base are SmolLM2-135M, and
+both stages saw a few dozen rows for a few optimizer steps. The quickstart shows that every step works end to end;
+the paper's numbers need a strong teacher, a 7B code base model and GPUs.
 
 At full scale (README, "Reproducing the paper"):
   python recipes/runbooks/estimate.py --markdown      # GPU hours, teacher tokens and dollars, from the recipes
