@@ -85,5 +85,5 @@ def test_quickstart_with_local_smollm2(tmp_path, monkeypatch, capsys):
     assert stats["kept"] + sum(stats["dropped"].values()) == 12
     (gen_dir,) = (tmp_path / "out" / "generate").iterdir()
     config = json.loads((gen_dir / "config.json").read_text())
-    assert config["fingerprint_inputs"]["teacher_model"] == "local/SmolLM2-135M-Instruct-Q4_1"
+    assert config["fingerprint_inputs"]["teacher_model"] == "local/SmolLM2-135M-Instruct-Q4_1-guided"
     assert "build: done" in capsys.readouterr().out
