@@ -44,10 +44,15 @@ def uses_local_teacher(config: BuilderConfig) -> bool:
     return config.local_teacher and not configured
 
 
+def backend_name(config: BuilderConfig) -> str:
+    """The teacher backend: the recipe's, or `guided_local` for the local toy teacher when it is steered."""
+    return "guided_local" if uses_local_teacher(config) and config.local_teacher_guided else config.teacher_backend
+
+
 def teacher_name(config: BuilderConfig) -> str:
     """The teacher as it enters the fingerprint."""
     if uses_local_teacher(config):
-        return f"{LOCAL_TEACHER}-guided" if config.local_teacher_guided else LOCAL_TEACHER
+        return f"{LOCAL_TEACHER}-guided" if backend_name(config) == "guided_local" else LOCAL_TEACHER
     return config.teacher_model
 
 
@@ -103,7 +108,7 @@ def teacher_endpoint(config: BuilderConfig, run_dir: RunDir):
     )
     model_dir = local_teacher.smollm2_model_dir(local_teacher.default_cache_dir())
     # The guided teacher sends plain completions, which `transformers serve` batches across concurrent requests.
-    extra = ["--continuous-batching"] if config.local_teacher_guided else []
+    extra = ["--continuous-batching"] if backend_name(config) == "guided_local" else []
     with local_teacher.serve(model_dir, log_path=run_dir.path / "local_teacher.log", extra_args=extra) as server:
         yield server.model, server.base_url
 
@@ -214,10 +219,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
                     request_timeout=config.request_timeout,
                     max_retries=config.max_retries,
                 )
-                backend_class = get_backend(config.teacher_backend)
-                if uses_local_teacher(config) and config.local_teacher_guided:
-                    from dataset_builder.teacher.guided import GuidedLocalTeacher as backend_class
-                backend = backend_class(settings, config, run_dir)
+                backend = get_backend(backend_name(config))(settings, config, run_dir)
                 requests = build_requests(seeds, config, journal.done)
                 with tqdm(
                     total=len(seeds),

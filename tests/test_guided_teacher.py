@@ -1,16 +1,12 @@
 """The guided local teacher: the paper's messages in the model's template, steered into the two sections."""
 
-import io
-
 import pytest
-from tqdm import tqdm
 
 from dataset_builder.config import BuilderConfig
-from dataset_builder.journal import Journal
 from dataset_builder.parse import _parse_row
 from dataset_builder.prompts import messages
 from dataset_builder.runs import RunDir
-from dataset_builder.teacher.base import Accounting, Request, TeacherSettings
+from dataset_builder.teacher.base import Request, TeacherSettings
 from dataset_builder.teacher.guided import (
     PROBLEM_HEADER,
     PROBLEM_MAX_TOKENS,
@@ -20,7 +16,7 @@ from dataset_builder.teacher.guided import (
     cut_code,
     first_paragraph,
 )
-from dataset_builder.teacher.pricing import Prices
+from tests.helpers.teacher_run import run_backend
 from tests.helpers.teacher_server import TeacherServer
 from tests.helpers.tiny_model import build_tiny_model
 
@@ -47,14 +43,6 @@ def _teacher(tmp_path, model: str, base_url: str) -> GuidedLocalTeacher:
 
 def _requests(max_tokens: int) -> list[Request]:
     return [Request(i, messages(code), 976 + i, max_tokens) for i, code in enumerate(SNIPPETS)]
-
-
-def _run(teacher, requests, journal_path):
-    accounting = Accounting(Prices(None, None, None, batch=False))
-    with Journal(journal_path) as journal, tqdm(total=len(requests), file=io.StringIO()) as progress:
-        teacher.run(iter(requests), len(requests), journal, accounting, progress)
-        rows = {row["raw_index"]: row for row in journal.rows()}
-    return rows, accounting
 
 
 def test_first_paragraph():
@@ -92,7 +80,7 @@ def test_requests_continue_the_rendered_prompt(tmp_path, tiny_model_dir):
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     with TeacherServer() as server:
         teacher = _teacher(tmp_path, str(tiny_model_dir), server.base_url)
-        rows, accounting = _run(teacher, _requests(300), tmp_path / "journal.jsonl")
+        rows, accounting, _ = run_backend(teacher, _requests(300), tmp_path / "journal.jsonl")
     assert sorted(rows) == [0, 1, 2] and accounting.rows == 3
     bodies = {}
     for body in server.bodies:
@@ -128,7 +116,7 @@ def test_against_transformers_serve_with_continuous_batching(tmp_path, tiny_mode
     max_tokens = 24
     with serve(tiny_model_dir, log_path=tmp_path / "serve.log", extra_args=["--continuous-batching"]) as server:
         teacher = _teacher(tmp_path, server.model, server.base_url)
-        rows, accounting = _run(teacher, _requests(max_tokens), tmp_path / "journal.jsonl")
+        rows, accounting, _ = run_backend(teacher, _requests(max_tokens), tmp_path / "journal.jsonl")
     assert sorted(rows) == [0, 1, 2] and accounting.rows == 3
     log = (tmp_path / "serve.log").read_text()
     assert log.count("POST /v1/completions") == 6  # two per seed

@@ -12,13 +12,11 @@ import shlex
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 import pytest
 
-from tests.helpers.runbooks import BIN, commands, isolated, kind, run_runbook, value
+from tests.helpers.runbooks import BIN, ROOT, commands, isolated, kind, run_runbook, value
 
-ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 # placeholders of the README's synopses, and what stands for them here
 PLACEHOLDERS = {

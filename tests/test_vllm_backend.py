@@ -1,19 +1,17 @@
 """The in-process vLLM backend's chunking and journaling, with a stand-in `vllm` module (vLLM needs CUDA)."""
 
-import io
 import sys
 import types
 from dataclasses import dataclass, field
 
 import pytest
-from tqdm.auto import tqdm
 
 from dataset_builder.config import BuilderConfig
 from dataset_builder.journal import Journal
 from dataset_builder.runs import RunDir
-from dataset_builder.teacher.base import Accounting, Request, TeacherError, TeacherSettings
-from dataset_builder.teacher.pricing import Prices
+from dataset_builder.teacher.base import Request, TeacherError, TeacherSettings
 from dataset_builder.teacher.vllm_backend import VLLMTeacher
+from tests.helpers.teacher_run import run_backend
 
 
 @dataclass
@@ -83,19 +81,8 @@ def _requests(indices):
     ]
 
 
-def _run(backend, requests, journal_path):
-    accounting = Accounting(Prices(None, None, None, batch=False))
-    with Journal(journal_path) as journal, tqdm(total=len(requests), file=io.StringIO()) as progress:
-        try:
-            backend.run(iter(requests), len(requests), journal, accounting, progress)
-        finally:
-            rows = {row["raw_index"]: row for row in journal.rows()}
-            n = progress.n
-    return rows, accounting, n
-
-
 def test_chunks_and_journals_every_row(fake_vllm, tmp_path):
-    rows, accounting, n = _run(_backend(tmp_path, chunk_size=2), _requests(range(5)), tmp_path / "r.jsonl")
+    rows, accounting, n = run_backend(_backend(tmp_path, chunk_size=2), _requests(range(5)), tmp_path / "r.jsonl")
     (llm,) = fake_vllm.instances
     assert (llm.model, llm.seed) == ("org/teacher-7b", 976)
     assert [len(messages) for messages, _, _ in llm.calls] == [2, 2, 1]
@@ -112,7 +99,7 @@ def test_chunks_and_journals_every_row(fake_vllm, tmp_path):
 
 
 def test_top_p_is_passed_when_set(fake_vllm, tmp_path):
-    _run(_backend(tmp_path, top_p=0.95), _requests([0]), tmp_path / "r.jsonl")
+    run_backend(_backend(tmp_path, top_p=0.95), _requests([0]), tmp_path / "r.jsonl")
     assert fake_vllm.instances[0].calls[0][1][0].top_p == 0.95
 
 
@@ -120,12 +107,12 @@ def test_finished_chunks_survive_a_crash(fake_vllm, tmp_path):
     fake_vllm.fail_on = 3
     journal_path = tmp_path / "r.jsonl"
     with pytest.raises(RuntimeError, match="out of memory"):
-        _run(_backend(tmp_path, chunk_size=2), _requests(range(6)), journal_path)
+        run_backend(_backend(tmp_path, chunk_size=2), _requests(range(6)), journal_path)
     with Journal(journal_path) as journal:
         assert journal.done == {0, 1, 2, 3}
 
     fake_vllm.fail_on = None
-    rows, _, _ = _run(_backend(tmp_path, chunk_size=2), _requests([4, 5]), journal_path)
+    rows, _, _ = run_backend(_backend(tmp_path, chunk_size=2), _requests([4, 5]), journal_path)
     assert sorted(rows) == list(range(6))
     assert [len(m) for m, _, _ in fake_vllm.instances[1].calls] == [2]
 
@@ -133,4 +120,4 @@ def test_finished_chunks_survive_a_crash(fake_vllm, tmp_path):
 def test_missing_vllm_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "vllm", None)  # makes `import vllm` raise ImportError
     with pytest.raises(TeacherError, match=r'pip install -e "\.\[vllm\]"'):
-        _run(_backend(tmp_path), _requests([0]), tmp_path / "r.jsonl")
+        run_backend(_backend(tmp_path), _requests([0]), tmp_path / "r.jsonl")

