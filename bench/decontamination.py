@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     _import_root()
-    from dataset_builder.decontaminate import Decontaminator, NgramIndex, naive_first, row_text
+    from dataset_builder.stages.decontaminate import Decontaminator, NgramIndex, naive_first, row_text
 
     rng = random.Random(args.seed)
     t = time.perf_counter()

@@ -72,9 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger("openai").setLevel(logging.WARNING)  # retries are counted on the progress bar
 
-    from dataset_builder.generate import StopRequested
+    from dataset_builder.stages.generate import StopRequested
     from dataset_builder.pipeline import run_stage
-    from dataset_builder.publish import PublishError
+    from dataset_builder.stages.publish import PublishError
     from dataset_builder.teacher.base import TeacherError
 
     try:
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     output = run_dir.path / "hub" if published else run_dir.dataset_path
     print(f"{command}: done -> {output}")
     if config.local_teacher and any(run.stage == "generate" for run in runs):
-        from dataset_builder.generate import uses_local_teacher
+        from dataset_builder.stages.generate import uses_local_teacher
 
         if uses_local_teacher(config):
             outcome = (

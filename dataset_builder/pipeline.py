@@ -30,12 +30,12 @@ STAGES = tuple(dict.fromkeys(stage for chain in CHAINS.values() for stage in cha
 
 def stage_inputs(stage: str, config: BuilderConfig) -> dict:
     if stage == "generate":
-        from dataset_builder.generate import fingerprint_inputs
+        from dataset_builder.stages.generate import fingerprint_inputs
 
         return fingerprint_inputs(config)
     inputs = {name: getattr(config, name) for name in STAGE_FIELDS[stage]}
     if stage == "seeds":
-        from dataset_builder.seeds import corpus_signature
+        from dataset_builder.stages.seeds import corpus_signature
 
         inputs["corpus_signature"] = corpus_signature(config)
     return inputs
@@ -60,7 +60,7 @@ def run_stage(stage: str, config: BuilderConfig) -> RunDir:
     index = chain.index(stage)
     upstream = run_stage(chain[index - 1], config) if index else None
     run_dir, inputs = run_dir_for(stage, config, upstream)
-    module = importlib.import_module(f"dataset_builder.{stage}")
+    module = importlib.import_module(f"dataset_builder.stages.{stage}")
     if run_dir.is_complete():
         logger.info("%s: already complete in %s (nothing to do)", stage, run_dir.path)
     else:

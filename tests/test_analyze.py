@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from datasets import Dataset
 
-from dataset_builder import analyze
+from dataset_builder.stages import analyze
 from dataset_builder.runs import RunDir
 
 TOPICS = [

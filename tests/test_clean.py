@@ -1,8 +1,8 @@
 import pytest
 
-from dataset_builder.clean import ExactDedup, NearDedup, decide, normalize, run, shingles
+from dataset_builder.stages.clean import ExactDedup, NearDedup, decide, normalize, run, shingles
 from dataset_builder.config import BuilderConfig, ConfigError
-from dataset_builder.parse import OUTPUT_COLUMNS
+from dataset_builder.stages.parse import OUTPUT_COLUMNS
 from dataset_builder.runs import RunDir
 
 PROBLEM = (

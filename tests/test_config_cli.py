@@ -114,7 +114,7 @@ def test_importing_does_no_heavy_work():
 
 
 def test_quickstart_gives_real_teachers_room_and_the_toy_teacher_short_answers(monkeypatch):
-    from dataset_builder.generate import max_tokens, teacher_name
+    from dataset_builder.stages.generate import max_tokens, teacher_name
 
     config = parse_config(["--config", str(ROOT / "recipes/oss_instruct/quickstart.yaml")])
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

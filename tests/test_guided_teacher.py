@@ -3,7 +3,7 @@
 import pytest
 
 from dataset_builder.config import BuilderConfig
-from dataset_builder.parse import _parse_row
+from dataset_builder.stages.parse import _parse_row
 from dataset_builder.prompts import messages
 from dataset_builder.runs import RunDir
 from dataset_builder.teacher.base import Request, TeacherSettings
@@ -111,7 +111,7 @@ def _digest(body: dict) -> str:
 def test_against_transformers_serve_with_continuous_batching(tmp_path, tiny_model_dir):
     """The real server the quickstart starts, with the real client: every seed gets one journaled row in the form."""
     pytest.importorskip("fastapi", reason="needs transformers[serving]")
-    from dataset_builder.local_teacher import serve
+    from dataset_builder.teacher.local_server import serve
 
     max_tokens = 24
     with serve(tiny_model_dir, log_path=tmp_path / "serve.log", extra_args=["--continuous-batching"]) as server:

