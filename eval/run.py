@@ -232,7 +232,9 @@ def write_results(out: Path, config: EvalConfig, benchmarks: dict, described: di
 
 
 def main(config: EvalConfig) -> dict:
-    from eval import results as results_lib
+    from eval.model_card import update_model_card
+    from eval.push import push_results
+    from eval.table import markdown_table
 
     model_dir = Path(config.model_name_or_path).expanduser()
     if config.push_to_hub and not (config.update_card and model_dir.is_dir()):
@@ -265,15 +267,15 @@ def main(config: EvalConfig) -> dict:
         benchmarks[key] = run_bigcode(config, key, run_dirs[key])
         results = write_results(out, config, benchmarks, described)
 
-    table = results_lib.markdown_table(results, config.paper_models)
+    table = markdown_table(results, config.paper_models)
     (out / "results.md").write_text(table + "\n", encoding="utf-8")
     print(table)
 
     if config.update_card and model_dir.is_dir():
-        card = results_lib.update_model_card(model_dir, results)
+        card = update_model_card(model_dir, results)
         print(f"model card: {card}")
         if config.push_to_hub:
-            results_lib.push_results(model_dir, config.hub_model_id)
+            push_results(model_dir, config.hub_model_id)
             print(f"pushed the scores to {config.hub_model_id}")
     print(f"\nresults: {out / 'results.json'}\ntable:   {out / 'results.md'}")
     return results

@@ -1,24 +1,20 @@
-"""Evaluation results to the model card (`eval.results`): the table beside the paper, `model-index`, `.eval_results/`,
-and the push of both to a loopback Hub stand-in."""
+"""Evaluation results to the model card: the checks of `results.json` (`eval.results`), the table beside the paper
+(`eval.table`), `model-index` and `.eval_results/` (`eval.model_index`, `eval.model_card`), and the push of both to a
+loopback Hub stand-in (`eval.push`)."""
 
 import copy
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import yaml
 
+from eval.model_card import NO_RESULTS_BULLET, RESULTS_BULLET, update_model_card
 from eval.paper import BENCHMARKS, PAPER
-from eval.results import (
-    NO_RESULTS_BULLET,
-    RESULTS_BULLET,
-    ResultsError,
-    load_results,
-    markdown_table,
-    push_results,
-    score_rows,
-    update_model_card,
-)
+from eval.push import push_results
+from eval.results import ResultsError, score_rows, validate_results
+from eval.table import markdown_table
 from oss_sft.card import write_model_card
 from tests.conftest import HF_TEST_TOKEN
 
@@ -79,6 +75,21 @@ EXPECTED = {  # (Hub dataset, config) -> percent, complete benchmarks only
     ("evalplus/humanevalplus", None): 60.4,
     ("nuprl/MultiPL-E", "humaneval-java"): 42.9,
 }
+
+
+def load_results(path) -> dict:
+    """Read and validate `results.json` (or the run folder holding it), naming the file in every error."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.json"
+    if not path.is_file():
+        raise ResultsError(f"{path}: no such results file; run `python -m eval` first or pass the right path")
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ResultsError(f"{path}: not valid JSON ({e})") from e
+    validate_results(results, source=str(path))
+    return results
 
 
 def write_json(path, data):
