@@ -1,8 +1,9 @@
-"""MultiPL-E, DS-1000 and APPS through bigcode-evaluation-harness, with the paper's settings.
+"""MultiPL-E, DS-1000 and APPS through bigcode-evaluation-harness, with the paper's settings (`eval/bigcode_tasks.py`).
 
-The harness is not on PyPI: it is a git clone whose `main.py` is started with `accelerate launch`. This module builds
-that command, runs it once per harness task, resumes, and turns the harness's metric JSON into our benchmark entry.
-Model output is executed only by the harness itself (`--allow_code_execution`), never here.
+The harness is not on PyPI: it is a git clone whose `main.py` is started with `accelerate launch`. This module finds
+it, builds that command, runs it once per harness task, resumes, and turns the harness's metric JSON
+(`eval/bigcode_metrics.py`) into our benchmark entry. Model output is executed only by the harness itself
+(`--allow_code_execution`), never here.
 
     OUT_DIR/<harness task>-<fingerprint>/settings.json                  the settings the fingerprint hashes
     OUT_DIR/<harness task>-<fingerprint>/generations_<harness task>.json  the harness's samples (list per problem)
@@ -12,10 +13,7 @@ Model output is executed only by the harness itself (`--allow_code_execution`), 
 Resume: finished scores whose `config` records the same settings are read back; saved generations without scores are
 scored again with `--load_generations_path` (no generation); otherwise the task runs from the start.
 
-APPS: the 300-problem subset is the first 60 introductory, 180 interview and 60 competition problems of the
-`codeparrot/apps` test split in the harness's order (`--limit N` from `--limit_start 0`; its metric loads the same
-split per difficulty and scores generation i against problem i). The overall pass@1 weights each difficulty by its
-number of problems. Greedy pass@1 is the APPS metric's `strict_accuracy` (every test case passes).
+APPS runs its three difficulties as three harness tasks; the overall pass@1 weights each by its number of problems.
 """
 
 from __future__ import annotations
@@ -28,8 +26,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+
+from eval.bigcode_metrics import HarnessError, parse_metrics, same_settings
+from eval.bigcode_tasks import APPS_SUBSET_NOTE, task_settings, task_spec
 
 logger = logging.getLogger(__name__)
 
@@ -41,52 +41,10 @@ then pass its folder as harness_dir (`--harness_dir`) or set BIGCODE_HARNESS_DIR
 MultiPL-E compiles and runs the generated Java, JavaScript, C++, PHP, Swift and Rust programs: run it inside the
 harness's MultiPL-E Docker image or install those languages' toolchains (see the harness README). DS-1000 and APPS
 execute generated Python: use a sandbox (a container) for every harness run."""
-PRECISIONS = ("fp32", "fp16", "bf16")
-SEED = 0  # the harness's default, passed explicitly so that it is recorded
 
 
 class HarnessMissing(Exception):
     """bigcode-evaluation-harness cannot be found or imported."""
-
-
-class HarnessError(RuntimeError):
-    """The harness ran but failed or left no scores."""
-
-
-@dataclass(frozen=True)
-class BigcodeTask:
-    name: str
-    harness_tasks: dict[str, int | None]  # harness task -> problems it takes (--limit), None for all
-    n_samples: int
-    max_length_generation: int  # the harness's budget for prompt + generation
-    temperature: float | None = None  # None: greedy
-    top_p: float | None = None
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature is None
-
-
-def _multiple(language: str, harness_language: str) -> BigcodeTask:
-    return BigcodeTask(f"MultiPL-E HumanEval {language}", {f"multiple-{harness_language}": None}, 50, 512, 0.2, 0.95)
-
-
-APPS_SUBSET = {"apps-introductory": 60, "apps-interview": 180, "apps-competition": 60}
-APPS_SUBSET_NOTE = (
-    "APPS test split: the first 60 introductory, 180 interview and 60 competition problems in the harness's order"
-)
-BIGCODE_TASKS: dict[str, BigcodeTask] = {
-    "multiple-java": _multiple("Java", "java"),
-    "multiple-js": _multiple("JavaScript", "js"),
-    "multiple-cpp": _multiple("C++", "cpp"),
-    "multiple-php": _multiple("PHP", "php"),
-    "multiple-swift": _multiple("Swift", "swift"),
-    "multiple-rust": _multiple("Rust", "rs"),
-    "ds1000": BigcodeTask("DS-1000 (completion, all libraries)", {"ds1000-all-completion": None}, 40, 1024, 0.2, 0.5),
-    # Greedy and zero-shot (the harness's APPS prompt has no examples). The paper gives no length: APPS statements
-    # are long and the harness counts the prompt in --max_length_generation, so 2048 leaves room for the answer.
-    "apps": BigcodeTask("APPS (300-problem test subset)", APPS_SUBSET, 1, 2048),
-}
 
 
 # --- finding the harness ---------------------------------------------------------------------------------------
@@ -142,58 +100,6 @@ def harness_revision(harness_dir: Path) -> str:
 # --- the command -----------------------------------------------------------------------------------------------
 
 
-def _spec(task_key: str) -> BigcodeTask:
-    if task_key not in BIGCODE_TASKS:
-        raise ValueError(f"unknown bigcode benchmark {task_key!r}: choose from {', '.join(BIGCODE_TASKS)}")
-    return BIGCODE_TASKS[task_key]
-
-
-def task_settings(
-    task_key: str,
-    harness_task: str,
-    model: str,
-    *,
-    revision: str | None = None,
-    precision: str = "bf16",
-    batch_size: int | None = None,
-    limit: int | None = None,
-    n_samples: int | None = None,
-) -> dict:
-    """The harness arguments that move scores, by the harness's own names (as its metric JSON's `config` records
-    them). `limit` caps the problems of every harness task; `n_samples` and `batch_size` override the defaults."""
-    spec = _spec(task_key)
-    if harness_task not in spec.harness_tasks:
-        raise ValueError(f"{task_key} runs harness task(s) {', '.join(spec.harness_tasks)}, not {harness_task!r}")
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    n = spec.n_samples if n_samples is None else n_samples
-    if spec.greedy and n != 1:
-        raise ValueError(f"{task_key} is greedy: one sample per problem, not {n}")
-    # The harness's batch is the number of sequences returned for one prompt; greedy decoding returns one.
-    batch = (1 if spec.greedy else n) if batch_size is None else batch_size
-    if spec.greedy and batch != 1:
-        raise ValueError(f"{task_key} is greedy: batch_size must be 1 (the harness batches samples of one prompt)")
-    if n < 1 or batch < 1 or (limit is not None and limit < 1):
-        raise ValueError("n_samples, batch_size and limit must be at least 1")
-    subset = spec.harness_tasks[harness_task]
-    limits = [x for x in (subset, limit) if x is not None]
-    settings = {
-        "tasks": harness_task,
-        "model": model,
-        "revision": revision,
-        "do_sample": not spec.greedy,
-        "n_samples": n,
-        "batch_size": batch,
-        "max_length_generation": spec.max_length_generation,
-        "precision": precision,
-        "limit": min(limits) if limits else None,
-        "seed": SEED,
-    }
-    if not spec.greedy:
-        settings |= {"temperature": spec.temperature, "top_p": spec.top_p}
-    return settings
-
-
 def fingerprint(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
@@ -225,7 +131,7 @@ def harness_command(
     """The argv of one harness run with the paper's settings (`harness_task` picks one of APPS's three).
 
     No token is ever passed: the harness loads models through huggingface_hub, which reads HF_TOKEN itself."""
-    spec = _spec(task_key)
+    spec = task_spec(task_key)
     if harness_task is None:
         if len(spec.harness_tasks) != 1:
             raise ValueError(
@@ -257,58 +163,6 @@ def harness_command(
         "--metric_output_path",
         str(run_dir / "metrics.json"),
     ]
-
-
-# --- the harness's metric JSON ---------------------------------------------------------------------------------
-
-
-def _harness_task(task: str) -> str:
-    if task in BIGCODE_TASKS:
-        tasks = list(BIGCODE_TASKS[task].harness_tasks)
-        if len(tasks) != 1:
-            raise ValueError(f"{task} has one metric file per harness task: parse {', '.join(tasks)} one by one")
-        return tasks[0]
-    return task
-
-
-def normalize_scores(task: str, metrics: dict) -> dict[str, float]:
-    """pass@k fractions from one task's metrics in the harness's shapes:
-    MultiPL-E `{"pass@1": x, "pass@10": y}` (GeneralMultiPLE.process_results),
-    DS-1000 `{"mean pass@1 accuracy (40 samples)": x}` (GeneralDS1000.process_results),
-    APPS `{"avg_accuracy": a, "strict_accuracy": s, "pass_at_k": null | {"pass@1": x}}` (codeparrot/apps_metric)."""
-    if task.startswith("apps-"):
-        if metrics.get("pass_at_k"):
-            return {k: float(v) for k, v in metrics["pass_at_k"].items()}
-        if metrics.get("strict_accuracy") is None:
-            raise HarnessError(f"{task}: no strict_accuracy or pass_at_k in the APPS metrics {sorted(metrics)}")
-        return {"pass@1": float(metrics["strict_accuracy"])}
-    scores = {k: float(v) for k, v in metrics.items() if k.startswith("pass@")}
-    for key, value in metrics.items():
-        if key.startswith("mean pass@1 accuracy"):
-            scores["pass@1"] = float(value)
-    if "pass@1" not in scores:
-        raise HarnessError(f"{task}: no pass@1 in the harness metrics {sorted(metrics)}")
-    return scores
-
-
-def parse_metrics(path: str | os.PathLike, task_key: str) -> dict:
-    """`{"scores": {"pass@1": ...}, "metrics": <the task's raw entry>, "config": <the run's arguments>}` from the
-    harness's `--metric_output_path` file, `{<task>: {...}, "config": vars(args)}` (bigcode_eval main.main).
-    `task_key` is a harness task or one of our keys that maps to a single one."""
-    task = _harness_task(task_key)
-    path = Path(path)
-    if not path.is_file():
-        raise HarnessError(f"no harness metrics at {path}")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if task not in data:
-        found = [k for k in data if k != "config"]
-        raise HarnessError(f"{path} has no scores for {task} (it has: {', '.join(found) or 'none'})")
-    return {"scores": normalize_scores(task, data[task]), "metrics": data[task], "config": data.get("config", {})}
-
-
-def same_settings(config: dict, settings: dict) -> bool:
-    """Whether a metric file's `config` records these settings (all of them, by the harness's names)."""
-    return all(config.get(name) == value for name, value in settings.items())
 
 
 # --- running ---------------------------------------------------------------------------------------------------
@@ -416,7 +270,7 @@ def run_task(
     out_dir = Path(out_dir).expanduser().resolve()
     if Path(model).expanduser().exists():
         model = str(Path(model).expanduser().resolve())
-    spec = _spec(task_key)
+    spec = task_spec(task_key)
     harness = find_harness(harness_dir, python=python)
     options = {
         "revision": revision,

@@ -1,4 +1,4 @@
-"""eval/bigcode.py: the harness command, its metric JSON and run/resume, against a stand-in of the harness's main.py.
+"""eval/bigcode*.py: the harness command, its metric JSON and run/resume, against a stand-in of the harness's main.py.
 
 The stand-in parses the real harness's arguments and writes files in the real formats, with fixed scores handed to
 it through STANDIN_METRICS: it scores nothing, so these tests check only the plumbing around the harness.
@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from eval import bigcode
-from eval.bigcode import HarnessError, HarnessMissing
+from eval.bigcode import HarnessMissing
+from eval.bigcode_metrics import HarnessError, parse_metrics
+from eval.bigcode_tasks import APPS_SUBSET, APPS_SUBSET_NOTE, BIGCODE_TASKS
 
 SECRET = "hf_SecretToken0123456789abcdefXYZ"
 
@@ -170,9 +172,9 @@ def test_multiple_java_command_has_the_paper_settings_and_no_secret(harness, tmp
 
 
 def test_rust_maps_to_the_harness_name():
-    assert list(bigcode.BIGCODE_TASKS["multiple-rust"].harness_tasks) == ["multiple-rs"]
+    assert list(BIGCODE_TASKS["multiple-rust"].harness_tasks) == ["multiple-rs"]
     for key in ("multiple-js", "multiple-cpp", "multiple-php", "multiple-swift"):
-        assert list(bigcode.BIGCODE_TASKS[key].harness_tasks) == [key]
+        assert list(BIGCODE_TASKS[key].harness_tasks) == [key]
 
 
 def test_ds1000_command(harness, tmp_path):
@@ -230,36 +232,36 @@ def write_metrics(path, task, metrics, **config):
 
 def test_parse_metrics_in_the_harness_format(tmp_path):
     # GeneralMultiPLE.process_results: pass@k for each k <= samples
-    parsed = bigcode.parse_metrics(
+    parsed = parse_metrics(
         write_metrics(tmp_path / "a.json", "multiple-rs", METRICS["multiple-java"]), "multiple-rust"
     )
     assert parsed["scores"] == {"pass@1": 0.42, "pass@10": 0.6}
     assert parsed["config"]["n_samples"] == 50
     # GeneralDS1000.process_results: {f"mean pass@1 accuracy ({n} samples)": accuracy}
     ds = write_metrics(tmp_path / "b.json", "ds1000-all-completion", METRICS["ds1000-all-completion"])
-    assert bigcode.parse_metrics(ds, "ds1000")["scores"] == {"pass@1": 0.3}
+    assert parse_metrics(ds, "ds1000")["scores"] == {"pass@1": 0.3}
     # GeneralAPPS.process_results returns codeparrot/apps_metric's dict: one sample -> strict_accuracy
     apps = write_metrics(tmp_path / "c.json", "apps-interview", METRICS["apps-interview"])
-    assert bigcode.parse_metrics(apps, "apps-interview")["scores"] == {"pass@1": 0.3}
+    assert parse_metrics(apps, "apps-interview")["scores"] == {"pass@1": 0.3}
     sampled = write_metrics(
         tmp_path / "d.json",
         "apps-interview",
         {"avg_accuracy": None, "strict_accuracy": None, "pass_at_k": {"pass@1": 0.125}},
     )
-    assert bigcode.parse_metrics(sampled, "apps-interview")["scores"] == {"pass@1": 0.125}
+    assert parse_metrics(sampled, "apps-interview")["scores"] == {"pass@1": 0.125}
 
 
 def test_parse_metrics_errors_name_the_problem(tmp_path):
     path = write_metrics(tmp_path / "m.json", "multiple-js", METRICS["multiple-java"])
     with pytest.raises(HarnessError, match="no scores for multiple-java.*multiple-js"):
-        bigcode.parse_metrics(path, "multiple-java")
+        parse_metrics(path, "multiple-java")
     with pytest.raises(ValueError, match="one by one"):
-        bigcode.parse_metrics(path, "apps")
+        parse_metrics(path, "apps")
     with pytest.raises(HarnessError, match="no harness metrics"):
-        bigcode.parse_metrics(tmp_path / "none.json", "multiple-js")
+        parse_metrics(tmp_path / "none.json", "multiple-js")
     odd = write_metrics(tmp_path / "o.json", "multiple-js", {"accuracy": 1.0})
     with pytest.raises(HarnessError, match="no pass@1"):
-        bigcode.parse_metrics(odd, "multiple-js")
+        parse_metrics(odd, "multiple-js")
 
 
 # --- run and resume --------------------------------------------------------------------------------------------
@@ -331,10 +333,10 @@ def test_apps_combines_the_three_difficulties_by_problem_count(harness, tmp_path
     entry = bigcode.run_task("apps", "m", **kw)
     assert [i["task"] for i in invocations(tmp_path)] == ["apps-introductory", "apps-interview", "apps-competition"]
     subsets = entry["subsets"]
-    assert {t: s["n_tasks"] for t, s in subsets.items()} == bigcode.APPS_SUBSET
+    assert {t: s["n_tasks"] for t, s in subsets.items()} == APPS_SUBSET
     assert subsets["apps-interview"]["metrics"]["avg_accuracy"] == 0.4
     assert entry["scores"] == {"pass@1": pytest.approx((0.5 * 60 + 0.3 * 180 + 0.0 * 60) / 300)}
     assert entry["dataset"]["n_tasks"] == 300 and entry["n_samples"] == 1
-    assert entry["complete"] == bigcode.APPS_SUBSET_NOTE and entry["settings"]["greedy"] is True
+    assert entry["complete"] == APPS_SUBSET_NOTE and entry["settings"]["greedy"] is True
     assert bigcode.run_task("apps", "m", **kw) == entry
     assert len(invocations(tmp_path)) == 3
