@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 from eval.bigcode_metrics import HarnessError, parse_metrics, same_settings
-from eval.bigcode_tasks import APPS_SUBSET_NOTE, task_settings, task_spec
+from eval.bigcode_tasks import APPS_SUBSET_NOTE, benchmark_settings, task_settings, task_spec
 
 logger = logging.getLogger(__name__)
 
@@ -309,8 +309,7 @@ def run_task(
         common = set.intersection(*(set(s["scores"]) for s in subsets.values()))
         total = sum(counts)
         scores = {k: sum(s["scores"][k] * s["n_tasks"] for s in subsets.values()) / total for k in sorted(common)}
-    settings = task_settings(task_key, next(iter(spec.harness_tasks)), model, **options)
-    shared = {k: v for k, v in settings.items() if k not in ("tasks", "model", "limit")}
+    settings = benchmark_settings(task_key, **options)
     return {
         "dataset": {
             "name": spec.name,
@@ -322,6 +321,6 @@ def run_task(
         "plus_scores": None,
         "n_samples": settings["n_samples"],
         "complete": (APPS_SUBSET_NOTE if task_key == "apps" else True) if limit is None else False,
-        "settings": {**shared, "limit": limit, "greedy": spec.greedy},
+        "settings": settings,
         "subsets": subsets,
     }

@@ -101,3 +101,32 @@ def task_settings(
     if not spec.greedy:
         settings |= {"temperature": spec.temperature, "top_p": spec.top_p}
     return settings
+
+
+def benchmark_settings(
+    task_key: str,
+    *,
+    revision: str | None = None,
+    precision: str = "bf16",
+    batch_size: int | None = None,
+    limit: int | None = None,
+    n_samples: int | None = None,
+) -> dict:
+    """What every harness task of `task_key` runs with (`task_settings` less the task, the model and the per-task
+    limit), the `limit` asked for and whether it is greedy: the settings its results.json entry records."""
+    spec = task_spec(task_key)
+    options = {"revision": revision, "precision": precision, "batch_size": batch_size, "n_samples": n_samples}
+    settings = task_settings(task_key, next(iter(spec.harness_tasks)), None, limit=limit, **options)
+    shared = {k: v for k, v in settings.items() if k not in ("tasks", "model", "limit")}
+    return {**shared, "limit": limit, "greedy": spec.greedy}
+
+
+def settings_slug(settings: dict) -> str:
+    """The folder name of a benchmark run with these `benchmark_settings`: everything in them that moves scores."""
+    if settings["greedy"]:
+        decoding = "greedy"
+    else:
+        decoding = f"t{settings['temperature']:g}-p{settings['top_p']:g}-n{settings['n_samples']}"
+    slug = f"bigcode-{settings['precision']}-bs{settings['batch_size']}-{decoding}"
+    slug += f"-max{settings['max_length_generation']}"
+    return slug + (f"-limit{settings['limit']}" if settings["limit"] else "")

@@ -65,7 +65,7 @@ class EvalConfig:
     limit: int | None = field(
         default=None, metadata={"help": "Only the first N tasks (a smoke test: never written to a model card)."}
     )
-    # --- decoding: greedy, one sample, 512 new tokens, as in the paper ---------------------------------------
+    # --- decoding (EvalPlus; bigcode tasks keep the paper's): greedy, one sample, 512 new tokens -------------
     batch_size: int = field(
         default=1, metadata={"help": "Generation batch size. It moves scores slightly: pinned and recorded."}
     )

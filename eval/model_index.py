@@ -7,7 +7,7 @@ from pathlib import Path
 
 from eval.paper import BENCHMARKS
 from eval.results import score_rows
-from eval.table import decoding, harness_label
+from eval.table import bench_settings, decoding, harness_label
 
 TASK_TYPE = "text-generation"
 EVAL_RESULTS_DIR = ".eval_results"
@@ -53,9 +53,10 @@ def eval_result_entries(results: dict, *, source_url: str | None = None, source_
         if not row.complete:
             continue
         bench, run = BENCHMARKS[row.key], results["benchmarks"][row.benchmark]
-        notes = [decoding(results, run)]
-        if results["settings"].get("batch_size") is not None:
-            notes.append(f"batch size {results['settings']['batch_size']}")
+        batch_size = bench_settings(results, row.benchmark).get("batch_size")
+        notes = [decoding(results, row.benchmark)]
+        if batch_size is not None:
+            notes.append(f"batch size {batch_size}")
         notes.append(harness_label(results, row.benchmark))
         if run.get("dataset", {}).get("source"):
             notes.append(run["dataset"]["source"])

@@ -1,9 +1,10 @@
 """`results.json`, the record of one evaluation run: its schema, its validation, and its scores as rows.
 
 Scores in `results.json` are fractions in [0, 1]; the rows show them as percentages with one decimal. A benchmark
-with `"complete": false` (a `--limit`ed or interrupted run) is marked partial in its row. What is made of the rows:
-the table (`eval/table.py`), the Hub's `model-index` and `.eval_results/` (`eval/model_index.py`), the model card
-(`eval/model_card.py`) and the push of both (`eval/push.py`).
+with `"complete": false` (a `--limit`ed or interrupted run) is marked partial in its row. The top-level `settings` are
+the EvalPlus benchmarks' generation settings; a bigcode benchmark records the settings it ran with in its own entry
+(`settings`). What is made of the rows: the table (`eval/table.py`), the Hub's `model-index` and `.eval_results/`
+(`eval/model_index.py`), the model card (`eval/model_card.py`) and the push of both (`eval/push.py`).
 """
 
 from __future__ import annotations

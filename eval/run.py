@@ -4,8 +4,10 @@
     OUTPUT_DIR/<model>/results.json              model, settings, library and dataset versions, scores
     OUTPUT_DIR/<model>/results.md                the scores beside the paper's
 
-The settings folder name carries everything that moves scores (backend, prompt style, batch size, decoding, limit),
-so runs with other settings never mix and a rerun with the same ones resumes where it stopped.
+The settings folder name carries everything that moves scores, so runs with other settings never mix and a rerun with
+the same ones resumes where it stopped: for EvalPlus the backend, prompt style, batch size, decoding and limit of the
+config; for a bigcode benchmark the settings it really runs with (the paper's for its task, `eval/bigcode_tasks.py`,
+with the config's precision and limit), which its results.json entry records too.
 """
 
 from __future__ import annotations
@@ -41,6 +43,20 @@ def settings_slug(config: EvalConfig) -> str:
     decoding = "greedy" if config.greedy else f"t{config.temperature:g}-p{config.top_p:g}-n{config.n_samples}"
     slug = f"{config.backend}-{config.prompt_style}-bs{config.batch_size}-{decoding}-max{config.max_new_tokens}"
     return slug + (f"-limit{config.limit}" if config.limit else "")
+
+
+def bigcode_options(config: EvalConfig) -> dict:
+    """What the config sets of a bigcode benchmark's settings; the rest are the paper's for its task."""
+    return {"revision": config.model_revision, "precision": config.precision, "limit": config.limit}
+
+
+def run_dir_name(config: EvalConfig, key: str) -> str:
+    """The folder of benchmark `key`, named by the settings it runs with."""
+    if key in BIGCODE_BENCHMARKS:
+        from eval import bigcode_tasks
+
+        return bigcode_tasks.settings_slug(bigcode_tasks.benchmark_settings(key, **bigcode_options(config)))
+    return settings_slug(config)
 
 
 def settings(config: EvalConfig) -> dict:
@@ -195,10 +211,8 @@ def run_bigcode(config: EvalConfig, key: str, run_dir: Path) -> dict:
         config.model_name_or_path,
         harness_dir=config.harness_dir,
         out_dir=run_dir,
-        revision=config.model_revision,
-        precision=config.precision,
-        limit=config.limit,
         python=config.harness_python or sys.executable,
+        **bigcode_options(config),
     )
 
 
@@ -244,7 +258,7 @@ def main(config: EvalConfig) -> dict:
     benchmarks = load_previous(out / "results.json", config)
     backend = None
     described: dict = {}
-    run_dirs = {key: out / key / settings_slug(config) for key in config.benchmarks}
+    run_dirs = {key: out / key / run_dir_name(config, key) for key in config.benchmarks}
     prepared = {}
     for key in config.benchmarks:
         run_dirs[key].mkdir(parents=True, exist_ok=True)

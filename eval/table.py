@@ -15,12 +15,20 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|")
 
 
-def decoding(results: dict, bench: dict) -> str:
-    """How a benchmark's samples were drawn, e.g. "greedy pass@1"."""
-    settings = results["settings"]
-    temperature = bench.get("temperature", settings.get("temperature", 0.0))
-    top_p = bench.get("top_p", settings.get("top_p", 1.0))
-    n = bench.get("n_samples", settings.get("n_samples", 1))
+def bench_settings(results: dict, key: str) -> dict:
+    """The settings benchmark `key` ran with: an EvalPlus benchmark the run's `settings`, a bigcode benchmark its own
+    (the harness ignores the run's); decoding fields the entry itself records take precedence."""
+    bench = results["benchmarks"][key]
+    base = results["settings"] if key in HARNESSES else bench.get("settings", {})
+    return base | {name: bench[name] for name in ("temperature", "top_p", "n_samples") if name in bench}
+
+
+def decoding(results: dict, key: str) -> str:
+    """How benchmark `key`'s samples were drawn, e.g. "greedy pass@1"."""
+    settings = bench_settings(results, key)
+    temperature = settings.get("temperature", 0.0)
+    top_p = settings.get("top_p", 1.0)
+    n = settings.get("n_samples", 1)
     if not temperature:
         return f"greedy {METRIC}" + (f" ({n} samples a task)" if n != 1 else "")
     return f"{METRIC} from {n} samples a task at temperature {temperature:g}, top_p {top_p:g}"
@@ -38,20 +46,29 @@ def settings_lines(results: dict) -> list[str]:
     model, settings = results["model"], results["settings"]
     versions = results.get("versions", {})
     run = [f"run of {results['date'][:10]}"]
-    if model.get("backend"):
-        run.append(f"backend `{model['backend']}`" + (f" ({model['dtype']})" if model.get("dtype") else ""))
-    if settings.get("batch_size") is not None:
-        run.append(f"batch size {settings['batch_size']}")
-    if settings.get("max_new_tokens") is not None:
-        run.append(f"max_new_tokens {settings['max_new_tokens']}")
-    if settings.get("prompt_style"):
-        run.append(f"prompt style `{settings['prompt_style']}`")
+    if any(key in HARNESSES for key in results["benchmarks"]):  # the generation settings of EvalPlus benchmarks
+        if model.get("backend"):
+            run.append(f"backend `{model['backend']}`" + (f" ({model['dtype']})" if model.get("dtype") else ""))
+        if settings.get("batch_size") is not None:
+            run.append(f"batch size {settings['batch_size']}")
+        if settings.get("max_new_tokens") is not None:
+            run.append(f"max_new_tokens {settings['max_new_tokens']}")
+        if settings.get("prompt_style"):
+            run.append(f"prompt style `{settings['prompt_style']}`")
     if versions:
         run.append("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     lines = ["- " + "; ".join(run)]
     for key, bench in results["benchmarks"].items():
         dataset = bench.get("dataset", {})
-        parts = [decoding(results, bench)]
+        parts = [decoding(results, key)]
+        if key not in HARNESSES:  # a bigcode benchmark's own generation settings
+            own = bench_settings(results, key)
+            if own.get("batch_size") is not None:
+                parts.append(f"batch size {own['batch_size']}")
+            if own.get("max_length_generation") is not None:
+                parts.append(f"max length {own['max_length_generation']} (prompt + generation)")
+            if own.get("precision"):
+                parts.append(f"precision {own['precision']}")
         if dataset.get("source"):
             parts.append(f"data: {dataset['source']}")
         if dataset.get("n_tasks") is not None:

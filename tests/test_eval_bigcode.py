@@ -340,3 +340,44 @@ def test_apps_combines_the_three_difficulties_by_problem_count(harness, tmp_path
     assert entry["complete"] == APPS_SUBSET_NOTE and entry["settings"]["greedy"] is True
     assert bigcode.run_task("apps", "m", **kw) == entry
     assert len(invocations(tmp_path)) == 3
+
+
+def test_a_run_names_its_folders_by_and_records_the_task_settings_not_evalplus_ones(harness, tmp_path):
+    """EvalConfig's decoding fields are EvalPlus's: a bigcode benchmark runs with the paper's settings for its task,
+    and those (not the ignored EvalPlus ones) name its folder and reach results.json and results.md."""
+    from eval import run
+    from eval.config import EvalConfig
+
+    out = tmp_path / "eval"
+
+    def evaluate(**evalplus):
+        config = EvalConfig(
+            model_name_or_path="org/model",
+            benchmarks=["multiple-java"],
+            harness_dir=str(harness),
+            output_dir=str(out),
+            **evalplus,
+        )
+        return run.main(config)
+
+    results = evaluate()
+    assert [p.name for p in (out / "org__model" / "multiple-java").iterdir()] == [
+        "bigcode-bf16-bs50-t0.2-p0.95-n50-max512"
+    ]
+    entry = results["benchmarks"]["multiple-java"]
+    assert entry["n_samples"] == 50 and entry["settings"]["temperature"] == 0.2
+    (java,) = [
+        line for line in (out / "org__model" / "results.md").read_text().splitlines() if "MultiPL-E Java:" in line
+    ]
+    assert "pass@1 from 50 samples a task at temperature 0.2, top_p 0.95" in java, java
+    assert "batch size 50" in java and "max length 512" in java and "precision bf16" in java
+    run_line = next(line for line in (out / "org__model" / "results.md").read_text().splitlines() if "run of" in line)
+    assert not any(s in run_line for s in ("backend", "max_new_tokens", "prompt style"))  # no EvalPlus benchmark here
+
+    # other EvalPlus settings change nothing for the harness: same folder, the finished task is not run again
+    again = evaluate(temperature=0.8, top_p=0.9, n_samples=3, batch_size=4, max_new_tokens=64)
+    assert [p.name for p in (out / "org__model" / "multiple-java").iterdir()] == [
+        "bigcode-bf16-bs50-t0.2-p0.95-n50-max512"
+    ]
+    assert len(invocations(tmp_path)) == 1
+    assert again["benchmarks"]["multiple-java"]["settings"] == entry["settings"]
