@@ -74,3 +74,85 @@ def test_later_headers_stay_in_the_solution():
 )
 def test_unusable_answers_are_rejected_with_a_reason(text, reason):
     assert parse_response(text) == (None, None, reason)
+
+
+# Fences nest by their opening marker (CommonMark): a fence closes only with the same character, at least as many.
+LONGER_FENCE = """[Problem Description]
+You are writing `first_block(markdown: str) -> str` for a static-site generator. It returns the body of the first
+fenced code block of a Markdown document. Authors sometimes forget to close a block; the block then runs to the end
+of the document. For example, given
+
+````markdown
+Install the package:
+```bash
+pip install sitegen
+````
+
+the function returns `"pip install sitegen"`.
+
+[Solution]
+```python
+def first_block(markdown: str) -> str:
+    lines = markdown.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("```"))
+    body = []
+    for line in lines[start + 1 :]:
+        if line.startswith("```"):
+            break
+        body.append(line)
+    return "\\n".join(body)
+```"""
+
+TILDE_FENCE = """[Problem Description]
+Write a lint rule `open_fences(text: str) -> list[int]` that returns the 1-based line numbers of backtick code
+blocks that are never closed. In this document:
+
+~~~text
+# Usage
+```python
+run()
+~~~
+
+the rule reports `[2]`.
+
+[Solution]
+```python
+def open_fences(text: str) -> list[int]:
+    opened = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("```"):
+            opened = None if opened else number
+    return [opened] if opened else []
+```"""
+
+
+@pytest.mark.parametrize(
+    ("text", "problem_end"),
+    [(LONGER_FENCE, 'the function returns `"pip install sitegen"`.'), (TILDE_FENCE, "the rule reports `[2]`.")],
+    ids=["four backticks", "tildes"],
+)
+def test_fences_close_only_with_their_own_marker(text, problem_end):
+    problem, solution, reason = parse_response(text)
+    assert reason is None
+    assert problem.endswith(problem_end)
+    assert solution.startswith("```python\ndef ")
+    assert solution.endswith("```")
+
+
+def test_a_header_inside_a_longer_fence_is_not_a_header():
+    text = (
+        "[Problem Description]\n"
+        "Write `answer_template(question: str) -> str` for a Q&A bot. It returns this Markdown:\n\n"
+        "````markdown\n"
+        "```text\n"
+        "{question}\n"
+        "[Solution]\n"
+        "````\n\n"
+        "with `{question}` filled in.\n\n"
+        "[Solution]\n"
+        f"{SOLUTION}"
+    )
+    problem, solution, reason = parse_response(text)
+    assert reason is None
+    assert problem.endswith("with `{question}` filled in.")
+    assert solution == SOLUTION

@@ -3,9 +3,10 @@
 The sections are found at the prompt's headers, `[Problem Description]` and `[Solution]`, in the forms real
 teachers write them: markdown headings (`## Solution`), bold (`**[Solution]**`), a trailing colon, numbering
 (`1. [Problem Description]:`), any case, text on the header line, and a preamble before the first header. Header
-look-alikes inside code fences are ignored. A row is rejected, with its reason, when the answer was cut off
-(`finish_reason` other than `stop`) or a section is missing or empty. Otherwise noisy rows are kept, as in the
-paper. Output columns follow the released `ise-uiuc/Magicoder-OSS-Instruct-75K`, plus provenance and usage.
+look-alikes inside code fences are ignored; as in CommonMark, a fence closes only with its own character, at least as
+many of it. A row is rejected, with its reason, when the answer was cut off (`finish_reason` other than `stop`) or a
+section is missing or empty. Otherwise noisy rows are kept, as in the paper. Output columns follow the released
+`ise-uiuc/Magicoder-OSS-Instruct-75K`, plus provenance and usage.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ HEADER = re.compile(
     (?P<rest>.*?)[ \t]*$""",
     re.IGNORECASE | re.VERBOSE,
 )
-FENCE = re.compile(r"^[ \t]*(```|~~~)")
+FENCE = re.compile(r"^[ \t]*(?P<marker>`{3,}|~{3,})(?P<info>.*)$")
 RULE = re.compile(r"^[ \t]*([-*_])([ \t]*\1){2,}[ \t]*$")
 
 OUTPUT_COLUMNS = [
@@ -72,6 +73,22 @@ def _header(line: str) -> tuple[str, str] | None:
     return name, rest.strip("*_ \t")
 
 
+def _fence(line: str, open_fence: str | None) -> str | None:
+    """The fence open after `line`, given the one open before it.
+
+    As in CommonMark, a fence closes only with a bare line of the same character, at least as long as the opener.
+    """
+    m = FENCE.match(line)
+    if m is None:
+        return open_fence
+    marker, info = m["marker"], m["info"]
+    if open_fence is None:
+        return None if marker[0] == "`" and "`" in info else marker
+    if marker[0] == open_fence[0] and len(marker) >= len(open_fence) and not info.strip():
+        return None
+    return open_fence
+
+
 def _clean(lines: list[str]) -> str:
     while lines and (not lines[0].strip() or RULE.match(lines[0])):
         lines = lines[1:]
@@ -85,12 +102,10 @@ def parse_response(text: str) -> tuple[str | None, str | None, str | None]:
     lines = text.splitlines()
     problem_at = solution_at = None
     heads: dict[int, str] = {}
-    in_fence = False
+    fence = None
     for i, line in enumerate(lines):
-        if FENCE.match(line):
-            in_fence = not in_fence
-            continue
-        if in_fence:
+        inside, fence = fence, _fence(line, fence)
+        if inside or fence:
             continue
         header = _header(line)
         if header is None:
