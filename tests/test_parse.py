@@ -156,3 +156,25 @@ def test_a_header_inside_a_longer_fence_is_not_a_header():
     assert reason is None
     assert problem.endswith("with `{question}` filled in.")
     assert solution == SOLUTION
+
+
+def test_the_prompts_bracketed_headers_win_over_looser_forms():
+    text = (
+        "[Problem Description]\n"
+        "You are given a file of chess puzzles, two lines per puzzle:\n\n"
+        "Puzzle: r1bqkb1r/pppp1ppp/2n2n2/4p2Q/2B1P3/8/PPPP1PPP/RNB1K1NR w KQkq - 4 4\n"
+        "Solution: Qxf7#\n\n"
+        "Write `load_puzzles(path: str) -> list[tuple[str, str]]` that returns (FEN, move) pairs in file order.\n\n"
+        "[Solution]\n"
+        "```python\n"
+        "def load_puzzles(path: str) -> list[tuple[str, str]]:\n"
+        "    with open(path) as f:\n"
+        "        lines = [line.split(':', 1)[1].strip() for line in f if ':' in line]\n"
+        "    return list(zip(lines[::2], lines[1::2]))\n"
+        "```"
+    )
+    problem, solution, reason = parse_response(text)
+    assert reason is None
+    assert "Solution: Qxf7#" in problem
+    assert problem.endswith("in file order.")
+    assert solution.startswith("```python\ndef load_puzzles")

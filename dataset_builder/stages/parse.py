@@ -1,12 +1,13 @@
 """Parse stage: split each teacher answer into `problem` and `solution`.
 
-The sections are found at the prompt's headers, `[Problem Description]` and `[Solution]`, in the forms real
-teachers write them: markdown headings (`## Solution`), bold (`**[Solution]**`), a trailing colon, numbering
-(`1. [Problem Description]:`), any case, text on the header line, and a preamble before the first header. Header
-look-alikes inside code fences are ignored; as in CommonMark, a fence closes only with its own character, at least as
-many of it. A row is rejected, with its reason, when the answer was cut off (`finish_reason` other than `stop`) or a
-section is missing or empty. Otherwise noisy rows are kept, as in the paper. Output columns follow the released
-`ise-uiuc/Magicoder-OSS-Instruct-75K`, plus provenance and usage.
+The sections are found at the prompt's headers, `[Problem Description]` and `[Solution]`, in the forms real teachers
+write them: markdown headings (`## Solution`), bold (`**[Solution]**`), a trailing colon, numbering
+(`1. [Problem Description]:`), any case, text on the header line, and a preamble before the first header. When both
+exact bracketed headers are there they win, so a prose line such as "Solution: Qxf7#" in the problem does not split
+it; the looser forms are used only otherwise. Header look-alikes inside code fences are ignored; as in CommonMark, a
+fence closes only with its own character, at least as many of it. A row is rejected, with its reason, when the answer
+was cut off (`finish_reason` other than `stop`) or a section is missing or empty. Otherwise noisy rows are kept, as in
+the paper. Output columns follow the released `ise-uiuc/Magicoder-OSS-Instruct-75K`, plus provenance and usage.
 """
 
 from __future__ import annotations
@@ -58,19 +59,24 @@ OUTPUT_COLUMNS = [
 ]
 
 
-def _header(line: str) -> tuple[str, str] | None:
-    """('problem' | 'solution', text after the header) when the line is a section header."""
+def _header(line: str) -> tuple[str, str, bool] | None:
+    """(name, text after the header, exact) when the line is a section header; name is 'problem' or 'solution'.
+
+    `exact` when it is one of the prompt's own bracketed headers, `[Problem Description]` or `[Solution]`.
+    """
     m = HEADER.match(line)
     if not m:
         return None
     rest = m["rest"]
     decorated = m["bracket"] or m["heading"] or m["emph_open"]
+    spelled = " ".join(m["name"].lower().split())
     if rest and not (m["bracket"] or m["colon"]):
         return None  # prose that starts with the word ("Solution to this is ...")
-    if not rest and not (decorated or m["colon"]) and m["name"].lower() not in ("problem description", "solution"):
+    if not rest and not (decorated or m["colon"]) and spelled not in ("problem description", "solution"):
         return None  # a bare "Problem" line is too ambiguous
-    name = "solution" if m["name"].lower() == "solution" else "problem"
-    return name, rest.strip("*_ \t")
+    name = "solution" if spelled == "solution" else "problem"
+    exact = bool(m["bracket"]) and spelled in ("problem description", "solution")
+    return name, rest.strip("*_ \t"), exact
 
 
 def _fence(line: str, open_fence: str | None) -> str | None:
@@ -97,32 +103,44 @@ def _clean(lines: list[str]) -> str:
     return "\n".join(lines).strip()
 
 
-def parse_response(text: str) -> tuple[str | None, str | None, str | None]:
-    """(problem, solution, None) or (None, None, reason)."""
-    lines = text.splitlines()
-    problem_at = solution_at = None
-    heads: dict[int, str] = {}
+def _sections(lines: list[str], exact: bool) -> dict[str, tuple[int, str]]:
+    """{name: (line number, text after the header)} of the first problem header and the first solution header after
+    it, outside code fences; with `exact`, only the prompt's own bracketed headers count."""
+    found: dict[str, tuple[int, str]] = {}
     fence = None
     for i, line in enumerate(lines):
         inside, fence = fence, _fence(line, fence)
         if inside or fence:
             continue
         header = _header(line)
-        if header is None:
+        if header is None or (exact and not header[2]):
             continue
-        name, rest = header
-        if name == "problem" and problem_at is None:
-            problem_at, heads[i] = i, rest
-        elif name == "solution" and problem_at is not None and solution_at is None:
-            solution_at, heads[i] = i, rest
+        name, rest, _ = header
+        if name == "problem" and "problem" not in found:
+            found["problem"] = (i, rest)
+        elif name == "solution" and "problem" in found:
+            found["solution"] = (i, rest)
             break
-    if problem_at is None:
+    return found
+
+
+def parse_response(text: str) -> tuple[str | None, str | None, str | None]:
+    """(problem, solution, None) or (None, None, reason).
+
+    The prompt's exact bracketed headers are used when the answer has both; the looser forms only otherwise.
+    """
+    lines = text.splitlines()
+    found = _sections(lines, exact=True)
+    if "solution" not in found:
+        found = _sections(lines, exact=False)
+    if "problem" not in found:
         has_solution = any((h := _header(line)) and h[0] == "solution" for line in lines)
         return None, None, "missing_problem_section" if has_solution else "no_sections"
-    if solution_at is None:
+    if "solution" not in found:
         return None, None, "missing_solution_section"
-    problem = _clean([heads[problem_at], *lines[problem_at + 1 : solution_at]])
-    solution = _clean([heads[solution_at], *lines[solution_at + 1 :]])
+    (problem_at, problem_head), (solution_at, solution_head) = found["problem"], found["solution"]
+    problem = _clean([problem_head, *lines[problem_at + 1 : solution_at]])
+    solution = _clean([solution_head, *lines[solution_at + 1 :]])
     if not problem:
         return None, None, "empty_problem"
     if not solution:
