@@ -178,3 +178,20 @@ def test_the_prompts_bracketed_headers_win_over_looser_forms():
     assert "Solution: Qxf7#" in problem
     assert problem.endswith("in file order.")
     assert solution.startswith("```python\ndef load_puzzles")
+
+
+@pytest.mark.parametrize(
+    ("header", "rest"),
+    [
+        ("[Solution]: __slots__ keep the instances small.", "__slots__ keep the instances small."),
+        ("[Solution] __init__ validates its arguments:", "__init__ validates its arguments:"),
+        ("**Solution:** define __eq__ and __hash__", "define __eq__ and __hash__"),
+        ("**Solution: override __repr__**", "override __repr__"),
+        ("_Solution_: export names with __all__", "export names with __all__"),
+    ],
+)
+def test_underscores_on_the_header_line_are_kept(header, rest):
+    problem, solution, reason = parse_response(f"[Problem Description]\n{PROBLEM}\n\n{header}\n{SOLUTION}")
+    assert reason is None
+    assert problem == PROBLEM
+    assert solution == f"{rest}\n{SOLUTION}"

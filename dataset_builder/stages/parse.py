@@ -24,14 +24,12 @@ logger = logging.getLogger(__name__)
 HEADER = re.compile(
     r"""^[ \t]*
     (?P<heading>(?:\#{1,6}|>)[ \t]*)?
-    (?P<emph_open>[*_]{1,3}[ \t]*)?
+    (?P<emph>[*_]{1,3})?[ \t]*
     (?:\d+[.)][ \t]*)?
     (?P<bracket>\[)?
     (?P<name>problem(?:[ \t]+(?:description|statement))?|solution)
     (?(bracket)\])
-    [ \t]*(?P<emph_close>[*_]{1,3})?[ \t]*
-    (?P<colon>:)?[ \t]*(?:[*_]{1,3})?[ \t]*
-    (?P<rest>.*?)[ \t]*$""",
+    [ \t]*(?P<after>.*?)[ \t]*$""",
     re.IGNORECASE | re.VERBOSE,
 )
 FENCE = re.compile(r"^[ \t]*(?P<marker>`{3,}|~{3,})(?P<info>.*)$")
@@ -59,6 +57,27 @@ OUTPUT_COLUMNS = [
 ]
 
 
+def _after_name(after: str, emph: str | None) -> tuple[str, bool]:
+    """(text on the header line, whether a colon follows the name), without the colon and the emphasis closing `emph`.
+
+    The closer may come before the colon (`**Solution**:`), after it (`**Solution:**`) or end the line
+    (`**Solution: text**`); other `*` and `_` are text (`[Solution]: __init__ ...`) unless they are all there is.
+    """
+    closer = emph[::-1] if emph else None
+    if closer and after.startswith(closer):
+        after, closer = after[len(closer) :].lstrip(" \t"), None
+    colon = after.startswith(":")
+    if colon:
+        after = after[1:].lstrip(" \t")
+    if closer and after.startswith(closer):
+        after, closer = after[len(closer) :].lstrip(" \t"), None
+    if closer and after.endswith(closer):
+        after = after[: -len(closer)].rstrip(" \t")
+    if not after.strip("*_ \t"):
+        after = ""  # stray emphasis markers, nothing else
+    return after, colon
+
+
 def _header(line: str) -> tuple[str, str, bool] | None:
     """(name, text after the header, exact) when the line is a section header; name is 'problem' or 'solution'.
 
@@ -67,16 +86,16 @@ def _header(line: str) -> tuple[str, str, bool] | None:
     m = HEADER.match(line)
     if not m:
         return None
-    rest = m["rest"]
-    decorated = m["bracket"] or m["heading"] or m["emph_open"]
+    rest, colon = _after_name(m["after"], m["emph"])
+    decorated = m["bracket"] or m["heading"] or m["emph"]
     spelled = " ".join(m["name"].lower().split())
-    if rest and not (m["bracket"] or m["colon"]):
+    if rest and not (m["bracket"] or colon):
         return None  # prose that starts with the word ("Solution to this is ...")
-    if not rest and not (decorated or m["colon"]) and spelled not in ("problem description", "solution"):
+    if not rest and not (decorated or colon) and spelled not in ("problem description", "solution"):
         return None  # a bare "Problem" line is too ambiguous
     name = "solution" if spelled == "solution" else "problem"
     exact = bool(m["bracket"]) and spelled in ("problem description", "solution")
-    return name, rest.strip("*_ \t"), exact
+    return name, rest, exact
 
 
 def _fence(line: str, open_fence: str | None) -> str | None:
