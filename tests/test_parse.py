@@ -1,6 +1,8 @@
 import pytest
 
-from dataset_builder.stages.parse import parse_response
+from dataset_builder.config import BuilderConfig
+from dataset_builder.runs import RunDir
+from dataset_builder.stages.parse import OUTPUT_COLUMNS, fence_closed, parse_response, run
 
 PROBLEM = "Write a function `add(a, b)` that returns the sum of two integers."
 SOLUTION = "```python\ndef add(a, b):\n    return a + b\n```"
@@ -195,3 +197,62 @@ def test_underscores_on_the_header_line_are_kept(header, rest):
     assert reason is None
     assert problem == PROBLEM
     assert solution == f"{rest}\n{SOLUTION}"
+
+
+def generated_row(raw_index: int, response: str, finish_reason: str = "stop") -> dict:
+    return {
+        "lang": "python",
+        "raw_index": raw_index,
+        "seed": f"x = {raw_index}",
+        "source": "quickstart",
+        "repository": "example/repo",
+        "path": f"src/f{raw_index}.py",
+        "line_start": 1,
+        "line_end": 3,
+        "license": "mit",
+        "response": response,
+        "finish_reason": finish_reason,
+        "teacher_model": "fake-teacher",
+        "system_fingerprint": "fp_fake",
+        "prompt_tokens": 100,
+        "completion_tokens": 200,
+        "latency_s": 0.5,
+        "attempts": 1,
+    }
+
+
+def test_a_solution_fence_left_open_is_kept_and_flagged(tmp_path):
+    from datasets import Dataset, load_from_disk
+
+    unclosed = "```python\ndef add(a, b):\n    return a + b\n\nThe function adds its arguments."
+    upstream = RunDir(tmp_path, "generate", "fp")
+    answers = [
+        generated_row(0, f"[Problem Description]\n{PROBLEM}\n\n[Solution]\n{SOLUTION}"),
+        generated_row(1, f"[Problem Description]\n{PROBLEM}\n\n[Solution]\n{unclosed}"),
+        generated_row(2, f"[Problem Description]\n{PROBLEM}\n\n[Solution]\n```python\ndef add(a, b):", "length"),
+    ]
+    upstream.save(Dataset.from_list(answers), Dataset.from_dict({"raw_index": []}), {})
+    run_dir = RunDir(tmp_path, "parse", "fp2")
+    run(BuilderConfig(output_dir=str(tmp_path)), run_dir, upstream)
+
+    kept = run_dir.load()
+    assert kept.column_names == OUTPUT_COLUMNS
+    assert kept["raw_index"] == [0, 1]
+    assert kept["solution"] == [SOLUTION, unclosed]
+    assert kept["solution_fence_closed"] == [True, False]
+    assert run_dir.stats()["flags"] == {"unclosed_solution_fence": 1}
+    assert load_from_disk(str(run_dir.rejects_path))["reason"] == ["truncated"]
+
+
+@pytest.mark.parametrize(
+    ("text", "closed"),
+    [
+        (SOLUTION, True),
+        ("Use the + operator.", True),
+        ("```python\ndef add(a, b):\n    return a + b", False),
+        ("````markdown\n```python\nx = 1\n```\n", False),
+        ("~~~\nx = 1\n~~~~\n", True),
+    ],
+)
+def test_fence_closed(text, closed):
+    assert fence_closed(text) is closed

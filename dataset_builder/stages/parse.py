@@ -8,6 +8,9 @@ it; the looser forms are used only otherwise. Header look-alikes inside code fen
 fence closes only with its own character, at least as many of it. A row is rejected, with its reason, when the answer
 was cut off (`finish_reason` other than `stop`) or a section is missing or empty. Otherwise noisy rows are kept, as in
 the paper. Output columns follow the released `ise-uiuc/Magicoder-OSS-Instruct-75K`, plus provenance and usage.
+
+A solution whose code fence is never closed although the teacher stopped on its own is such a noisy row: it is kept
+and flagged, not rejected, with `solution_fence_closed` false; the stats count these rows under `flags`.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ OUTPUT_COLUMNS = [
     "prompt_tokens",
     "completion_tokens",
     "latency_s",
+    "solution_fence_closed",
 ]
 
 
@@ -167,6 +171,18 @@ def parse_response(text: str) -> tuple[str | None, str | None, str | None]:
     return problem, solution, None
 
 
+def fence_closed(text: str) -> bool:
+    """False when a code fence in the text is never closed."""
+    fence = None
+    for line in text.splitlines():
+        fence = _fence(line, fence)
+    return fence is None
+
+
+def _flags(row: dict) -> dict:
+    return {"solution_fence_closed": fence_closed(row["solution"] or "")}
+
+
 def _parse_row(row: dict) -> dict:
     finish = row["finish_reason"]
     if finish != "stop":
@@ -178,20 +194,29 @@ def _parse_row(row: dict) -> dict:
 
 def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     generated = upstream.load()
-    parsed = generated.map(_parse_row, desc="parse")
+    parsed = generated.map(_parse_row, desc="parse").map(_flags, desc="parse: flags")
     reasons = Counter(parsed["reason"])
     kept = parsed.filter(lambda r: r["reason"] is None, desc="parse: keep")
     rejects = parsed.filter(lambda r: r["reason"] is not None, desc="parse: rejects")
-    rejects = rejects.remove_columns(["problem", "solution"])
+    rejects = rejects.remove_columns(["problem", "solution", "solution_fence_closed"])
     kept = kept.rename_column("system_fingerprint", "openai_fingerprint")
     kept = with_index(kept)
     kept = kept.select_columns(OUTPUT_COLUMNS)
     n_kept = reasons.pop(None, 0)
+    unclosed = sum(not closed for closed in kept["solution_fence_closed"])
     stats = {
         "rows_in": len(generated),
         "kept": n_kept,
         "dropped": dict(sorted(reasons.items())),
+        "flags": {"unclosed_solution_fence": unclosed},
     }
     run_dir.save(kept, rejects, stats)
     drops = ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())) or "none"
-    logger.info("parse: kept %d of %d rows (dropped: %s) -> %s", n_kept, len(generated), drops, run_dir.dataset_path)
+    logger.info(
+        "parse: kept %d of %d rows (dropped: %s; flagged: unclosed_solution_fence=%d) -> %s",
+        n_kept,
+        len(generated),
+        drops,
+        unclosed,
+        run_dir.dataset_path,
+    )
