@@ -43,6 +43,7 @@ def _row(i: int, lang: str, problem: str, solution: str) -> dict:
         "prompt_tokens": 100 + i,
         "completion_tokens": 200 + i,
         "latency_s": 0.5 + i / 8,
+        "solution_fence_closed": True,
     }
 
 
@@ -66,6 +67,7 @@ def _features():
     ints = {"raw_index", "index", "line_start", "line_end", "prompt_tokens", "completion_tokens"}
     return Features(
         {c: Value("int64" if c in ints else "float64" if c == "latency_s" else "string") for c in OUTPUT_COLUMNS}
+        | {"solution_fence_closed": Value("bool")}
     )
 
 

@@ -2,7 +2,8 @@
 
 Prices change: these are the published list prices when this table was written. Set `price_input_per_million`
 and `price_output_per_million` in the recipe to override them or to price any other model. The Batch API bills
-half of these.
+half of the list prices, so a batch run halves a table price; an override is taken as stated, as the price paid
+(give the Batch price when overriding for a batch run).
 """
 
 from __future__ import annotations
@@ -38,14 +39,21 @@ def lookup(model: str | None) -> tuple[float, float] | None:
     return PRICES[max(matches, key=len)] if matches else None
 
 
+def _price(override: float | None, listed: float | None, factor: float) -> float | None:
+    if override is not None:
+        return override
+    return None if listed is None else listed * factor
+
+
 class Prices:
+    """USD per 1M tokens for one run: an override is the price paid, taken as stated; a table price is the live list
+    price, halved for the Batch API."""
+
     def __init__(self, model: str | None, input_override: float | None, output_override: float | None, batch: bool):
-        known = lookup(model)
-        inp = input_override if input_override is not None else (known[0] if known else None)
-        out = output_override if output_override is not None else (known[1] if known else None)
-        factor = BATCH_DISCOUNT if batch and known and input_override is None else 1.0
-        self.input = None if inp is None else inp * factor
-        self.output = None if out is None else out * factor
+        known = lookup(model) or (None, None)
+        factor = BATCH_DISCOUNT if batch else 1.0
+        self.input = _price(input_override, known[0], factor)
+        self.output = _price(output_override, known[1], factor)
 
     @property
     def known(self) -> bool:

@@ -1,8 +1,10 @@
 """A scriptable OpenAI-compatible chat-completions server on loopback, for fault-injection tests and benchmarks.
 
 It speaks plain HTTP/1.1 (keep-alive, Content-Length) over asyncio streams, so it can do what a framework would
-hide: reset a connection mid-request, answer with broken JSON, or stall past the client's timeout. Answers are a
-deterministic function of the request, so two runs over the same seeds give identical rows.
+hide: reset a connection mid-request, answer with broken JSON, or stall past the client's timeout. Like a real server
+it closes the connection after the answer when the request says `Connection: close` (or is HTTP/1.0 without
+keep-alive). Answers are a deterministic function of the request, so two runs over the same seeds give identical
+rows.
 
 Faults are scripted per row (the row is `seed - seed_base`, the API seed the builder sends): `faults[row]` is the
 list of faults for that row's first attempts, e.g. ["429", "reset"] makes attempt 1 a 429, attempt 2 a reset and
@@ -63,6 +65,7 @@ class TeacherServer:
         self._loop = None
         self._server = None
         self._thread = None
+        self._closing: set[asyncio.StreamWriter] = set()  # connections to close after their current answer
         self.port = None
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
@@ -138,15 +141,20 @@ class TeacherServer:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
-                method, path, _ = lines[0].split(" ", 2)
+                method, path, version = lines[0].split(" ", 2)
                 headers = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in lines[1:] if ":" in h)}
                 body = await reader.readexactly(int(headers.get("content-length", 0)))
+                connection = {token.strip().lower() for token in headers.get("connection", "").split(",")}
+                close = "close" in connection or (version == "HTTP/1.0" and "keep-alive" not in connection)
+                if close:
+                    self._closing.add(writer)
                 keep = await self._route(method, path, body, writer)
-                if not keep:
+                if not keep or close:
                     return
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             return  # client went away, or the server is stopping
         finally:
+            self._closing.discard(writer)
             if not writer.is_closing():
                 writer.close()
 
@@ -155,6 +163,8 @@ class TeacherServer:
         reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests"}
         head = [f"HTTP/1.1 {status} {reason.get(status, 'Error')}", "Content-Type: application/json"]
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if writer in self._closing:
+            head.append("Connection: close")
         head += [f"Content-Length: {len(data)}", "", ""]
         writer.write("\r\n".join(head).encode() + data)
         await writer.drain()
