@@ -21,7 +21,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from dataset_builder.journal import Journal
+from oss_common.journal import Journal
 from oss_generate import BACKENDS, GenerationError, Request, SamplingParams, make_backend
 from oss_generate.base import detail
 

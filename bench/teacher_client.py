@@ -176,10 +176,10 @@ def run_ours(base_url: str, requests, concurrency: int, use_tqdm: bool) -> dict:
     from tqdm.auto import tqdm
 
     from dataset_builder.config import BuilderConfig
-    from dataset_builder.journal import Journal
     from dataset_builder.teacher.base import Accounting, TeacherSettings
     from dataset_builder.teacher.openai_api import OpenAITeacher
     from dataset_builder.teacher.pricing import Prices
+    from oss_common.journal import Journal
 
     model = "fake-teacher"
     config = BuilderConfig(teacher_model=model, teacher_base_url=base_url, concurrency=concurrency)
