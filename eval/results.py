@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from eval.paper import BENCHMARKS, PAPER, PAPER_URL, RESULT_KEYS
-from oss_sft.card import NO_RESULTS_BULLET
+from oss_common.card import NO_RESULTS_BULLET
 
 logger = logging.getLogger(__name__)
 

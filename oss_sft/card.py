@@ -13,13 +13,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from dataset_builder.stages.publish import CITATION
+from oss_common.card import CITATION, NO_RESULTS_BULLET
 from oss_common.names import is_local, public_name
 from oss_sft.template import PROMPT
 
 LOSS_PLOT = "loss.png"
-# The limitation bullet of a card without scores; `eval/results.py` replaces it once there are some.
-NO_RESULTS_BULLET = "- Evaluation results are not part of this card yet"
 TAGS = ["magicoder", "oss-instruct", "code", "trl", "sft"]
 # The licences of the paper's bases; a base not listed here gets `other` (check its terms).
 BASE_LICENSES = {
