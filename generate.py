@@ -22,25 +22,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from oss_common.journal import Journal
-from oss_generate import BACKENDS, GenerationError, Request, SamplingParams, make_backend
+from oss_generate import BACKEND_OPTIONS, BACKENDS, GenerationError, Request, SamplingParams, make_backend
 from oss_generate.base import detail
 
 logger = logging.getLogger("generate")
-
-# The options each backend takes (the rest of GenerateArguments is shared).
-BACKEND_OPTIONS = {
-    "transformers": ("revision", "dtype", "device", "trust_remote_code", "chat_template", "attn_implementation"),
-    "vllm": (
-        "revision",
-        "dtype",
-        "seed",
-        "tensor_parallel_size",
-        "max_model_len",
-        "trust_remote_code",
-        "chat_template",
-    ),
-    "openai": ("base_url", "api_key_env", "api", "tokenizer", "chat_template", "revision", "concurrency"),
-}
 
 
 @dataclass

@@ -108,8 +108,8 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: trl
     import transformers
     from transformers import AutoTokenizer
 
+    from oss_common.template import CHAT_TEMPLATE
     from oss_sft.data import load_training_data
-    from oss_sft.template import CHAT_TEMPLATE
 
     # --- setup ----------------------------------------------------------------------------------------------------
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from oss_common.card import CITATION, NO_RESULTS_BULLET
 from oss_common.names import is_local, public_name
-from oss_sft.template import PROMPT
+from oss_common.template import PROMPT
 
 LOSS_PLOT = "loss.png"
 TAGS = ["magicoder", "oss-instruct", "code", "trl", "sft"]

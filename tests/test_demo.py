@@ -23,7 +23,7 @@ from tests.helpers.tiny_model import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-# REFERENCE.md §3, verbatim (not imported from oss_sft.template, so that a wrong template fails)
+# REFERENCE.md §3, verbatim (not imported from oss_common.template, so that a wrong template fails)
 SYSTEM = (
     "You are an exceptionally intelligent coding assistant that consistently delivers accurate and reliable "
     "responses to user instructions."

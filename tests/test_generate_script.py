@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), TOKENIZERS_PARALLELISM="false")
 SECRET = "sk-generate-secret-0123456789"
 
-# REFERENCE.md §3, verbatim (not imported from oss_sft.template, so that a wrong template fails)
+# REFERENCE.md §3, verbatim (not imported from oss_common.template, so that a wrong template fails)
 SYSTEM = (
     "You are an exceptionally intelligent coding assistant that consistently delivers accurate and reliable "
     "responses to user instructions."
@@ -75,7 +75,7 @@ def magicoder_model(tmp_path_factory, tiny):
     """A copy of the tiny model whose tokenizer carries the Magicoder template, as train_sft.py saves it."""
     from transformers import AutoTokenizer
 
-    from oss_sft.template import CHAT_TEMPLATE
+    from oss_common.template import CHAT_TEMPLATE
 
     path = tmp_path_factory.mktemp("magicoder") / "model"
     shutil.copytree(tiny, path)
