@@ -22,6 +22,8 @@ from pathlib import Path
 
 import trl
 
+from oss_common.parsing import yaml_mappings
+
 logger = logging.getLogger(__name__)
 
 
@@ -95,13 +97,7 @@ def last_complete_checkpoint(output_dir: str) -> str | None:
 
 
 def make_parser():
-    parser = trl.TrlParser((ScriptArguments, SFTConfig, trl.ModelConfig))
-    for action in parser._actions:  # mappings on the CLI as YAML/JSON, like the dataset builder
-        if action.type is dict:
-            import yaml
-
-            action.type = yaml.safe_load
-    return parser
+    return yaml_mappings(trl.TrlParser((ScriptArguments, SFTConfig, trl.ModelConfig)))  # dataset_mixture as YAML
 
 
 def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: trl.ModelConfig) -> None:
