@@ -22,7 +22,7 @@ from tests.helpers.teacher_server import TeacherServer, answer_for
 from tests.helpers.tiny_model import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), TOKENIZERS_PARALLELISM="false")
+ENV = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
 SECRET = "sk-generate-secret-0123456789"
 
 # REFERENCE.md §3, verbatim (not imported from oss_common.template, so that a wrong template fails)

@@ -23,7 +23,7 @@ from tests.helpers.tiny_model import build_tiny_model
 ROOT = Path(__file__).resolve().parents[1]
 ACCELERATE_CPU = ROOT / "recipes/accelerate_configs/cpu.yaml"
 RECIPE = ROOT / "recipes/magicoder/cpu-tiny/stage1_oss_instruct.yaml"
-ENV = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), TOKENIZERS_PARALLELISM="false")
+ENV = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
 
 # REFERENCE.md §3, verbatim (kept here, not imported from oss_common.template, so that a wrong template fails)
 SYSTEM = (
