@@ -9,7 +9,7 @@ TORCH_CPU ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 # scripts that the tests start (accelerate, transformers serve) come from the same environment
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-LINT_DIRS := dataset_builder oss_sft oss_generate eval demo tests bench recipes train_sft.py generate.py
+LINT_DIRS := oss_common dataset_builder oss_sft oss_generate eval demo tests bench recipes train_sft.py generate.py
 
 .PHONY: quickstart test test-slow lint format bench env
 
@@ -43,9 +43,9 @@ format: $(STAMP)
 	$(BIN)/ruff format $(LINT_DIRS)
 
 bench: $(STAMP)
-	$(BIN)/python bench/teacher_client.py
-	$(BIN)/python bench/seed_extraction.py
-	$(BIN)/python bench/decontamination.py
-	$(BIN)/python bench/padding_waste.py
-	$(BIN)/python bench/eval_scoring.py
-	$(BIN)/python bench/generation_throughput.py
+	$(BIN)/python -m bench.teacher_client
+	$(BIN)/python -m bench.seed_extraction
+	$(BIN)/python -m bench.decontamination
+	$(BIN)/python -m bench.padding_waste
+	$(BIN)/python -m bench.eval_scoring
+	$(BIN)/python -m bench.generation_throughput

@@ -18,7 +18,7 @@ Timed: the index (build + one pass over all rows, what the stage does), bigcode'
 string and row) on `--naive-rows` rows and extrapolated to all rows (the full loop would take hours), the verdicts of
 both on those rows (asserted identical, down to the benchmark string reported), and the n-gram mode (build + pass).
 
-    python bench/decontamination.py [--rows 75000] [--planted 150] [--naive-rows 100] [--ngram 13]
+    python -m bench.decontamination [--rows 75000] [--planted 150] [--naive-rows 100] [--ngram 13]
 """
 
 from __future__ import annotations
@@ -28,18 +28,10 @@ import random
 import string
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 APPS_SOLUTIONS = 115_212
 APPS_HEADERS = ("import sys\ninput = sys.stdin.readline\n", "n = int(input())\n", "")
 GOAL_SECONDS = 60
-
-
-def _import_root() -> None:
-    """Make `dataset_builder` importable when run as `python bench/decontamination.py`."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -157,7 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--apps-solutions", type=int, default=APPS_SOLUTIONS)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    _import_root()
     from dataset_builder.stages.decontaminate import Decontaminator, NgramIndex, naive_first, row_text
 
     rng = random.Random(args.seed)

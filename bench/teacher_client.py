@@ -11,7 +11,7 @@ The server runs in its own process (a fresh one per method), so the client's CPU
 numbers come from the server's in-flight accounting: the time-averaged number of requests in flight, and the mean
 latency as (integral of in-flight over time) / (requests served), which is each request's time inside the server.
 
-    python bench/teacher_client.py [--requests 2000] [--concurrency 64] [--sequential-requests 100]
+    python -m bench.teacher_client [--requests 2000] [--concurrency 64] [--sequential-requests 100]
 """
 
 from __future__ import annotations
@@ -22,20 +22,12 @@ import heapq
 import multiprocessing as mp
 import os
 import random
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_EVERY = 0.01  # seconds between samples of the server's in-flight count
-
-
-def _import_root() -> None:
-    """Make `dataset_builder` and `tests.helpers` importable when run as `python bench/teacher_client.py`."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -45,7 +37,6 @@ def _import_root() -> None:
 
 def _serve(conn, latency: tuple[float, float]) -> None:
     """Child process: run a TeacherServer until told to stop, then send back its accounting and CPU time."""
-    _import_root()
     from tests.helpers.teacher_server import TeacherServer
 
     cpu0 = time.process_time()
@@ -176,10 +167,10 @@ def run_ours(base_url: str, requests, concurrency: int, use_tqdm: bool) -> dict:
     from tqdm.auto import tqdm
 
     from dataset_builder.config import BuilderConfig
-    from dataset_builder.journal import Journal
     from dataset_builder.teacher.base import Accounting, TeacherSettings
     from dataset_builder.teacher.openai_api import OpenAITeacher
     from dataset_builder.teacher.pricing import Prices
+    from oss_common.journal import Journal
 
     model = "fake-teacher"
     config = BuilderConfig(teacher_model=model, teacher_base_url=base_url, concurrency=concurrency)
@@ -298,7 +289,6 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> None:
-    _import_root()
     latency = (args.latency_min, args.latency_max)
     c = args.concurrency
     requests = make_requests(args.requests)

@@ -18,9 +18,11 @@ Anchor: full fine-tuning of a 7B model on H100s reaches ~10K tokens/s per GPU, ~
 = 41%). Gradient checkpointing recomputes the forward pass (8N FLOPs/token really spent, 6N counted), so the fast
 profile's MFU by this formula is a lower bound of the hardware's.
 
-    python bench/train_throughput.py [--model-size 1.3b|7b] [--profile paper fast] [--steps 20] [--peak-tflops 989]
-    accelerate launch --config_file recipes/accelerate_configs/ddp.yaml bench/train_throughput.py --model-size 7b
-    python bench/train_throughput.py --smoke     # CPU: a tiny model, 2 steps, both profiles (for the tests)
+    python -m bench.train_throughput [--model-size 1.3b|7b] [--profile paper fast] [--steps 20] [--peak-tflops 989]
+    accelerate launch --config_file recipes/accelerate_configs/ddp.yaml -m bench.train_throughput --model-size 7b
+    python -m bench.train_throughput --smoke     # CPU: a tiny model, 2 steps, both profiles (for the tests)
+
+Every bench runs from the repository root as a module (`python -m bench.NAME`): they import `tests.helpers`.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ import time
 import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 SHAPES = {  # Llama shapes: hidden, intermediate, layers, heads, kv heads, vocab
     "tiny": (64, 128, 2, 4, 2, 1000),
     "1.3b": (2048, 5504, 24, 16, 16, 32016),
@@ -46,13 +47,6 @@ PROFILES = {
     "paper": {"per_device": 2, "packing": False, "attn": "sdpa", "liger": False, "checkpointing": False},
     "fast": {"per_device": 8, "packing": True, "attn": "flash_attention_2", "liger": True, "checkpointing": True},
 }
-
-
-def _import_root() -> None:
-    """Make `tests.helpers` and the sibling bench importable when run as `python bench/train_throughput.py`."""
-    for path in (ROOT, ROOT / "bench"):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
 
 
 def llama_config(size: str, max_length: int):
@@ -210,13 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     cli = parser.parse_args(argv)
     if cli.smoke:
         cli.model_size, cli.steps, cli.warmup_steps, cli.max_length = "tiny", 2, 0, 256
-    _import_root()
     import datasets
     import torch
     import transformers
-    from padding_waste import make_rows
     from transformers import AutoTokenizer
 
+    from bench.padding_waste import make_rows
     from tests.helpers.tiny_model import build_tiny_model
 
     if not cli.smoke and not torch.cuda.is_available():

@@ -15,6 +15,7 @@ import yaml
 
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.pipeline import CHAINS, STAGES
+from oss_common.parsing import yaml_mappings
 
 # Commands that run a whole pipeline: the recipe's own (build), or a fixed one.
 PIPELINE_COMMANDS = {"evol": "evol_instruct", "pairs": "direct"}
@@ -38,19 +39,8 @@ USAGE = f"""usage: python -m dataset_builder {{{",".join(COMMANDS)}}} [--config 
 def make_parser():
     from trl import TrlParser
 
-    parser = TrlParser([BuilderConfig], exit_on_error=False)
     # Mapping fields (languages, corpus_data_dirs, ...) are written on the CLI as YAML/JSON: {python: 10, rust: 2}.
-    for action in parser._actions:
-        if action.type is dict:
-            action.type = _mapping
-    return parser
-
-
-def _mapping(text: str) -> dict:
-    value = yaml.safe_load(text)
-    if not isinstance(value, dict):
-        raise ValueError(f"expected a mapping such as '{{python: 100}}', got {text!r}")
-    return value
+    return yaml_mappings(TrlParser([BuilderConfig], exit_on_error=False))
 
 
 def parse_config(argv: list[str]) -> BuilderConfig:
@@ -72,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger("openai").setLevel(logging.WARNING)  # retries are counted on the progress bar
 
-    from dataset_builder.stages.generate import StopRequested
     from dataset_builder.pipeline import run_stage
+    from dataset_builder.stages.generate import StopRequested
     from dataset_builder.stages.publish import PublishError
     from dataset_builder.teacher.base import TeacherError
 

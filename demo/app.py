@@ -4,11 +4,11 @@
     python -m demo.app --model_name_or_path out/magicoder-s-ds-6.7b                 # http://127.0.0.1:7860
     python -m demo.app --model_name_or_path MODEL --chat_template magicoder --host 0.0.0.0 --port 8080
 
-The system prompt is the Magicoder training one (oss_sft.template.SYSTEM) and cannot be changed. Each turn goes through
-the model's chat template (a train_sft.py model carries the Magicoder one; `--chat_template magicoder` gives it to
-another model), answers stream token by token (`TransformersBackend.stream`), and the chat renders Markdown, so fenced
-code shows as code. Temperature (0 = greedy) and the answer's length are set with sliders; Clear starts over. Gradio's
-usage analytics and version check are off; `--share true` asks Gradio for a public link.
+The system prompt is the Magicoder training one (oss_common.template.SYSTEM) and cannot be changed. Each turn goes
+through the model's chat template (a train_sft.py model carries the Magicoder one; `--chat_template magicoder` gives it
+to another model), answers stream token by token (`TransformersBackend.stream`), and the chat renders Markdown, so
+fenced code shows as code. Temperature (0 = greedy) and the answer's length are set with sliders; Clear starts over.
+Gradio's usage analytics and version check are off; `--share true` asks Gradio for a public link.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from oss_common.template import SYSTEM
 from oss_generate import GenerationError, Request, SamplingParams
 from oss_generate.base import detail
-from oss_sft.template import SYSTEM
 
 SYSTEM_MESSAGE = {"role": "system", "content": SYSTEM}
 TEMPERATURE_RANGE = (0.0, 1.0)

@@ -12,8 +12,8 @@ import json
 import logging
 from pathlib import Path
 
-from dataset_builder.journal import Journal
 from eval.prompts import Prompt, cut
+from oss_common.journal import Journal
 
 logger = logging.getLogger(__name__)
 

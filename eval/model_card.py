@@ -13,7 +13,7 @@ from pathlib import Path
 from eval.model_index import eval_results, merge_eval_results, write_eval_results
 from eval.results import score_rows, validate_results
 from eval.table import markdown_table
-from oss_sft.card import NO_RESULTS_BULLET
+from oss_common.card import NO_RESULTS_BULLET
 
 logger = logging.getLogger(__name__)
 

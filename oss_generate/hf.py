@@ -22,6 +22,7 @@ import logging
 import os
 from collections.abc import Iterator
 
+from oss_common.names import is_local
 from oss_generate.base import (
     Backend,
     GenerationError,
@@ -33,7 +34,6 @@ from oss_generate.base import (
     detail,
     encode_prompt,
     load_tokenizer,
-    looks_local,
     missing_model_message,
     template_hash,
 )
@@ -74,8 +74,8 @@ class TransformersBackend(Backend):
             device_map = "auto" if torch.cuda.is_available() else "cpu"
         else:
             device_map = device
-        path = os.path.expanduser(model) if looks_local(model) else model
-        if looks_local(model) and not os.path.isdir(path):
+        path = os.path.expanduser(model) if is_local(model) else model
+        if is_local(model) and not os.path.isdir(path):
             raise GenerationError(missing_model_message(model))
         try:
             self.lm = AutoModelForCausalLM.from_pretrained(

@@ -23,9 +23,9 @@ it `n` times.
 from __future__ import annotations
 
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 
+from oss_common.openai_env import NO_KEY, api_key, endpoint_name
 from oss_generate.base import (
     Backend,
     GenerationError,
@@ -74,14 +74,12 @@ class OpenAIBackend(Backend):
         self.max_retries = max_retries
         self.tokenizer_name = tokenizer
         self.served = {}  # what the server reports: model name, system_fingerprint
-        self._key = os.environ.get(api_key_env)
-        if not self._key:
-            if not (base_url or os.environ.get("OPENAI_BASE_URL")):
-                raise GenerationError(
-                    f"no API key: set the environment variable {api_key_env} for the OpenAI API, or give base_url "
-                    "(e.g. http://127.0.0.1:8000/v1) for an OpenAI-compatible server."
-                )
-            self._key = "EMPTY"  # local servers (vLLM, TGI, transformers serve) accept any key
+        self._key = api_key(base_url, api_key_env)
+        if self._key is None:
+            raise GenerationError(
+                f"no API key: set the environment variable {api_key_env} for the OpenAI API, or give base_url "
+                "(e.g. http://127.0.0.1:8000/v1) for an OpenAI-compatible server."
+            )
         self._tokenizer = None
         self._tokenizer_options = (revision, chat_template)
         if api == "completions":
@@ -158,14 +156,14 @@ class OpenAIBackend(Backend):
         return texts * params.n if n == 1 else texts
 
     def _where(self) -> str:
-        return self.base_url or os.environ.get("OPENAI_BASE_URL") or "the OpenAI API"
+        return endpoint_name(self.base_url)
 
     def _error_message(self, err, request: Request) -> str:
         import openai
 
         where = self._where()
         message = detail(err)
-        if self._key and self._key != "EMPTY":
+        if self._key != NO_KEY:
             message = message.replace(self._key, "***")
         route = "completions" if request.raw or self.api == "completions" else "chat-completions"
         if isinstance(err, openai.AuthenticationError):

@@ -1,1 +1,1 @@
-"""Magicoder fine-tuning helpers shared by `train_sft.py`, `generate.py` and `eval/`: the prompt and the data."""
+"""Magicoder fine-tuning for `train_sft.py`: the training data and the model card."""

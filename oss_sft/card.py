@@ -13,33 +13,17 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from dataset_builder.stages.publish import CITATION
-from oss_sft.template import PROMPT
+from oss_common.card import CITATION, NO_RESULTS_BULLET
+from oss_common.names import is_local, public_name
+from oss_common.template import PROMPT
 
 LOSS_PLOT = "loss.png"
-# The limitation bullet of a card without scores; `eval/model_card.py` replaces it once there are some.
-NO_RESULTS_BULLET = "- Evaluation results are not part of this card yet"
 TAGS = ["magicoder", "oss-instruct", "code", "trl", "sft"]
 # The licences of the paper's bases; a base not listed here gets `other` (check its terms).
 BASE_LICENSES = {
     "codellama/CodeLlama-7b-Python-hf": ("llama2", None),
     "deepseek-ai/deepseek-coder-6.7b-base": ("other", "deepseek"),
 }
-
-
-def is_local(name: str | None) -> bool:
-    """A path on this machine rather than a Hub id (`org/name` or a bare canonical name)."""
-    if not name:
-        return False
-    name = str(name)
-    return name.startswith(("/", "~", ".")) or "\\" in name or name.count("/") > 1 or Path(name).exists()
-
-
-def public_name(name: str | None) -> str | None:
-    """A Hub id as it is; a local path by its last part only."""
-    if name is None:
-        return None
-    return f"{Path(str(name)).name} (local)" if is_local(str(name)) else str(name)
 
 
 def _base_model(model_args) -> tuple[str | None, str | None]:

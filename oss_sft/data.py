@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from oss_sft.template import OSS_INSTRUCTION
+from oss_common.template import OSS_INSTRUCTION
 
 FORMATS = {
     "oss_instruct": ("problem", "solution"),

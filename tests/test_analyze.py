@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from datasets import Dataset
 
-from dataset_builder.stages import analyze
 from dataset_builder.runs import RunDir
+from dataset_builder.stages import analyze
 
 TOPICS = [
     ("a bounded queue that blocks producers when it is full", "struct BoundedQueue { items, capacity, lock }"),

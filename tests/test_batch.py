@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from dataset_builder.cli import main, parse_config
-from dataset_builder.journal import Journal
 from dataset_builder.pipeline import run_stage
 from dataset_builder.teacher.base import Accounting, Request
 from dataset_builder.teacher.batch import collect_results_file, write_input_files
 from dataset_builder.teacher.pricing import Prices
+from oss_common.journal import Journal
 from tests.conftest import write_corpus
 from tests.helpers.batch_server import BatchServer
 from tests.helpers.teacher_server import TeacherServer, answer_for

@@ -6,18 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def bench_path(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-
-
-def test_padding_waste_prints_the_ratio(bench_path, capsys):
-    import padding_waste
+def test_padding_waste_prints_the_ratio(capsys):
+    from bench import padding_waste
 
     assert padding_waste.main(["--rows", "300", "--global-batch", "32"]) == 0
     out = capsys.readouterr().out
@@ -30,16 +23,15 @@ def test_padding_waste_prints_the_ratio(bench_path, capsys):
 
 
 def test_throughput_help_needs_no_gpu():
-    out = subprocess.run(
-        [sys.executable, str(BENCH / "train_throughput.py"), "--help"], capture_output=True, text=True, check=True
-    ).stdout
+    command = [sys.executable, "-m", "bench.train_throughput", "--help"]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "--model-size" in out and "--smoke" in out and "--peak-tflops" in out
 
 
-def test_throughput_smoke(bench_path, capsys, tmp_path):
+def test_throughput_smoke(capsys, tmp_path):
     import json
 
-    import train_throughput
+    from bench import train_throughput
 
     assert train_throughput.main(["--smoke", "--json", str(tmp_path / "r.json")]) == 0
     out = capsys.readouterr().out
@@ -50,8 +42,8 @@ def test_throughput_smoke(bench_path, capsys, tmp_path):
     assert results[1]["packing"] and not results[0]["packing"]
 
 
-def test_generation_throughput_smoke(bench_path, capsys):
-    import generation_throughput
+def test_generation_throughput_smoke(capsys):
+    from bench import generation_throughput
 
     assert generation_throughput.main(["--prompts", "4", "--max-new-tokens", "4", "--batch-sizes", "1", "4"]) == 0
     lines = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines() if ":" in line}
@@ -59,8 +51,8 @@ def test_generation_throughput_smoke(bench_path, capsys):
     assert float(lines["batch 4"].split(": ")[1].split(" tokens/s")[0]) > 0 and "(16 tokens in" in lines["batch 4"]
 
 
-def test_eval_scoring_bench_scores_the_canonical_solutions(bench_path, capsys):
-    import eval_scoring
+def test_eval_scoring_bench_scores_the_canonical_solutions(capsys):
+    from bench import eval_scoring
 
     assert eval_scoring.main(["--workers", "2"]) == 0
     lines = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines() if ":" in line}

@@ -1,9 +1,9 @@
 import pytest
 
-from dataset_builder.stages.clean import ExactDedup, NearDedup, decide, normalize, run, shingles
 from dataset_builder.config import BuilderConfig, ConfigError
-from dataset_builder.stages.parse import OUTPUT_COLUMNS
 from dataset_builder.runs import RunDir
+from dataset_builder.stages.clean import ExactDedup, NearDedup, decide, normalize, run, shingles
+from dataset_builder.stages.parse import OUTPUT_COLUMNS
 
 PROBLEM = (
     "Write a function `moving_average(values, window)` that returns the list of averages of every run of "

@@ -12,9 +12,9 @@ from dataset_builder.benchmarks import (
     read_local,
 )
 from dataset_builder.config import BuilderConfig, ConfigError
+from dataset_builder.runs import RunDir
 from dataset_builder.stages.decontaminate import ANCHOR_CHARS, WORD, Decontaminator, naive_first, row_text, run
 from dataset_builder.stages.parse import OUTPUT_COLUMNS
-from dataset_builder.runs import RunDir
 
 MERGE = """```python
 def merge_intervals(intervals):

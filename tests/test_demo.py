@@ -12,7 +12,6 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
@@ -21,9 +20,8 @@ from oss_generate import GenerationError, Request, SamplingParams, make_backend
 from oss_generate.base import encode_prompt
 from tests.helpers.tiny_model import build_tiny_model
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-# REFERENCE.md §3, verbatim (not imported from oss_sft.template, so that a wrong template fails)
+# REFERENCE.md §3, verbatim (not imported from oss_common.template, so that a wrong template fails)
 SYSTEM = (
     "You are an exceptionally intelligent coding assistant that consistently delivers accurate and reliable "
     "responses to user instructions."
@@ -285,7 +283,7 @@ def test_demo_serves_as_a_process(model, tmp_path):
     """`python -m demo.app` loads the model, then serves the page on the given host and port."""
     pytest.importorskip("gradio", reason="the demo needs Gradio: pip install -e '.[demo]'")
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
     argv = [
         "--model_name_or_path",
         str(model),

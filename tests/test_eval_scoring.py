@@ -12,7 +12,7 @@ import pytest
 from eval import codegen, problems, sandbox
 from eval.prompts import build_prompt
 from eval.run import pass_at_k, summarize
-from oss_sft.template import CHAT_TEMPLATE
+from oss_common.template import CHAT_TEMPLATE
 
 
 def score_completions(tmp_path, dataset, task_problems, completions, *, plus=False, max_memory_bytes=None, **kw):

@@ -14,8 +14,6 @@ from dataset_builder.teacher.base import TeacherError
 from tests.conftest import teacher_argv, write_corpus
 from tests.helpers.teacher_server import TeacherServer
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def config_for(tmp_path, server, *extra, out="out", n=12):
     argv = teacher_argv(tmp_path, server, *extra, out=out, n=n)
@@ -188,7 +186,7 @@ def test_kill_9_then_resume_gives_identical_rows(tmp_path, api_env, kill_after):
         expected = rows(run_stage("parse", reference))
     with TeacherServer(latency=(0.02, 0.15)) as server:
         argv, config = config_for(tmp_path, server, n=n)
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        env = dict(os.environ)
         proc = subprocess.Popen(
             [sys.executable, "-m", "dataset_builder", "build", *argv],
             env=env,

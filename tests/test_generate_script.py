@@ -18,14 +18,16 @@ import pytest
 import generate
 from oss_generate import GenerationError, Request, SamplingParams, make_backend
 from oss_generate.base import encode_prompt
+from oss_generate.config import GenerateArguments
+from oss_generate.modes import run_chat, to_request
 from tests.helpers.teacher_server import TeacherServer, answer_for
 from tests.helpers.tiny_model import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), TOKENIZERS_PARALLELISM="false")
+ENV = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
 SECRET = "sk-generate-secret-0123456789"
 
-# REFERENCE.md §3, verbatim (not imported from oss_sft.template, so that a wrong template fails)
+# REFERENCE.md §3, verbatim (not imported from oss_common.template, so that a wrong template fails)
 SYSTEM = (
     "You are an exceptionally intelligent coding assistant that consistently delivers accurate and reliable "
     "responses to user instructions."
@@ -75,7 +77,7 @@ def magicoder_model(tmp_path_factory, tiny):
     """A copy of the tiny model whose tokenizer carries the Magicoder template, as train_sft.py saves it."""
     from transformers import AutoTokenizer
 
-    from oss_sft.template import CHAT_TEMPLATE
+    from oss_common.template import CHAT_TEMPLATE
 
     path = tmp_path_factory.mktemp("magicoder") / "model"
     shutil.copytree(tiny, path)
@@ -230,7 +232,7 @@ def test_cli_missing_model(tmp_path, capsys):
 # --- file mode ------------------------------------------------------------------------------------------------------
 
 
-def file_args(model, tmp_path, **kw) -> generate.GenerateArguments:
+def file_args(model, tmp_path, **kw) -> GenerateArguments:
     defaults = dict(
         model_name_or_path=str(model),
         device="cpu",
@@ -239,7 +241,7 @@ def file_args(model, tmp_path, **kw) -> generate.GenerateArguments:
         max_new_tokens=12,
         batch_size=2,
     )
-    return generate.GenerateArguments(**(defaults | kw))
+    return GenerateArguments(**(defaults | kw))
 
 
 def write_input(tmp_path) -> list[dict]:
@@ -312,16 +314,16 @@ def test_file_mode_n_gives_lists_and_messages_column(varied, tmp_path):
 
 
 def test_rows_become_requests():
-    args = generate.GenerateArguments(model_name_or_path="m", prompt="x", system_prompt="S", response_prefix="P")
-    request = generate.to_request(args, row={"instruction": "do it"}, index=4)
+    args = GenerateArguments(model_name_or_path="m", prompt="x", system_prompt="S", response_prefix="P")
+    request = to_request(args, row={"instruction": "do it"}, index=4)
     assert request == Request([{"role": "system", "content": "S"}, *user("do it")], "P", id="4")
     kept = [{"role": "system", "content": "own"}, *user("q")]
-    assert generate.to_request(args, row={"messages": kept, "response_prefix": "R"}, index=0).messages == kept
-    assert generate.to_request(args, row={"messages": kept, "response_prefix": "R"}, index=0).response_prefix == "R"
-    raw = generate.GenerateArguments(model_name_or_path="m", prompt="x", raw=True, response_prefix="P")
-    assert generate.to_request(raw, text="def f") == Request([], "def fP")
+    assert to_request(args, row={"messages": kept, "response_prefix": "R"}, index=0).messages == kept
+    assert to_request(args, row={"messages": kept, "response_prefix": "R"}, index=0).response_prefix == "R"
+    raw = GenerateArguments(model_name_or_path="m", prompt="x", raw=True, response_prefix="P")
+    assert to_request(raw, text="def f") == Request([], "def fP")
     with pytest.raises(GenerationError, match="no 'instruction' column.*--prompt_column"):
-        generate.to_request(args, row={"problem": "p"}, index=1)
+        to_request(args, row={"problem": "p"}, index=1)
 
 
 def test_output_column_clash(varied, tmp_path):
@@ -370,8 +372,8 @@ def test_chat_keeps_the_history(monkeypatch):
 
     recorder = Recorder([])
     monkeypatch.setattr(sys, "stdin", io.StringIO("hi\n\nhow are you\n/reset\nbye\n"))
-    args = generate.GenerateArguments(model_name_or_path="m", chat=True, system_prompt="S")
-    generate.run_chat(args, recorder, SamplingParams())
+    args = GenerateArguments(model_name_or_path="m", chat=True, system_prompt="S")
+    run_chat(args, recorder, SamplingParams())
     system = {"role": "system", "content": "S"}
     assert recorder.seen == [
         [system, *user("hi")],

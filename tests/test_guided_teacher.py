@@ -3,9 +3,9 @@
 import pytest
 
 from dataset_builder.config import BuilderConfig
-from dataset_builder.stages.parse import _parse_row
 from dataset_builder.prompts import messages
 from dataset_builder.runs import RunDir
+from dataset_builder.stages.parse import _parse_row
 from dataset_builder.teacher.base import Request, TeacherSettings
 from dataset_builder.teacher.guided import (
     PROBLEM_HEADER,

@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 import train_sft
+from oss_common.template import PROMPT
 from oss_sft.card import LOSS_PLOT, write_model_card
-from oss_sft.template import PROMPT
 
 TOKEN = "hf_TestSecretToken0123456789abcdef"
 LOG_HISTORY = [

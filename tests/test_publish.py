@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from dataset_builder import prompts
-from dataset_builder.stages import publish
 from dataset_builder.config import STAGE_FIELDS, BuilderConfig
+from dataset_builder.runs import RunDir, fingerprint
+from dataset_builder.stages import publish
 from dataset_builder.stages.generate import fingerprint_inputs
 from dataset_builder.stages.parse import OUTPUT_COLUMNS
-from dataset_builder.runs import RunDir, fingerprint
 from tests.conftest import HF_TEST_TOKEN
 
 TOKEN = HF_TEST_TOKEN

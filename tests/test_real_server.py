@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from dataset_builder.cli import main, parse_config
-from dataset_builder.teacher.local_server import serve
 from dataset_builder.pipeline import run_stage
+from dataset_builder.teacher.local_server import serve
 from tests.conftest import write_corpus
 from tests.helpers.tiny_model import build_tiny_model
 

@@ -9,16 +9,17 @@ def test_push_uploads_the_folder_and_tags_it(hub, tmp_path):
     from huggingface_hub import HfApi
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    import train_sft
+    from oss_sft.checkpoints import push
+    from oss_sft.config import SFTConfig
 
     out = build_tiny_model(tmp_path / "run")
     (out / "README.md").write_text("---\nlicense: other\n---\n# our card\n")
     (out / "checkpoint-3").mkdir()
     (out / "checkpoint-3" / "optimizer.pt").write_bytes(b"x" * 10)
-    args = train_sft.SFTConfig(
+    args = SFTConfig(
         output_dir=str(out), hub_model_id="test-org/magicoder-tiny", hub_tag="v1.0", use_cpu=True, bf16=False
     )
-    train_sft.push(args)
+    push(args)
 
     api = HfApi()
     files = api.list_repo_files("test-org/magicoder-tiny")

@@ -16,16 +16,16 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from oss_common.template import CHAT_TEMPLATE
 from oss_sft.data import DataError, prepare
-from oss_sft.template import CHAT_TEMPLATE
 from tests.helpers.tiny_model import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCELERATE_CPU = ROOT / "recipes/accelerate_configs/cpu.yaml"
 RECIPE = ROOT / "recipes/magicoder/cpu-tiny/stage1_oss_instruct.yaml"
-ENV = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), TOKENIZERS_PARALLELISM="false")
+ENV = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
 
-# REFERENCE.md §3, verbatim (kept here, not imported from oss_sft.template, so that a wrong template fails)
+# REFERENCE.md §3, verbatim (kept here, not imported from oss_common.template, so that a wrong template fails)
 SYSTEM = (
     "You are an exceptionally intelligent coding assistant that consistently delivers accurate and reliable "
     "responses to user instructions."

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from dataset_builder.config import BuilderConfig
-from dataset_builder.journal import Journal
 from dataset_builder.runs import RunDir
 from dataset_builder.teacher.base import Request, TeacherError, TeacherSettings
 from dataset_builder.teacher.vllm_backend import VLLMTeacher
+from oss_common.journal import Journal
 from tests.helpers.teacher_run import run_backend
 
 

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 
 from dataset_builder import prompts
 from dataset_builder.config import BuilderConfig
-from dataset_builder.journal import Journal
 from dataset_builder.runs import RunDir
 from dataset_builder.teacher import get_backend
 from dataset_builder.teacher.base import Accounting, Request, TeacherError, TeacherSettings, estimate_tokens
 from dataset_builder.teacher.pricing import Prices
+from oss_common.journal import Journal
 
 logger = logging.getLogger(__name__)
 

@@ -29,6 +29,8 @@ from pathlib import Path
 from dataset_builder import prompts
 from dataset_builder.config import BuilderConfig
 from dataset_builder.runs import RunDir, write_json_atomic
+from oss_common.card import CITATION
+from oss_common.names import is_local
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +44,6 @@ PYTHON_BLOCK = re.compile(r"```python[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 NOISY_NAMES = {"pass", "NotImplemented", "NotImplementedError"}
 NOISY_FALLBACK = re.compile(r"\b(?:pass|NotImplemented(?:Error)?)\b")
 SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"))
-CITATION = """@inproceedings{wei2024magicoder,
-  title = {Magicoder: Empowering Code Generation with {OSS-Instruct}},
-  author = {Wei, Yuxiang and Wang, Zhe and Liu, Jiawei and Ding, Yifeng and Zhang, Lingming},
-  booktitle = {Proceedings of the 41st International Conference on Machine Learning},
-  series = {Proceedings of Machine Learning Research},
-  volume = {235},
-  year = {2024},
-  eprint = {2312.02120},
-  archivePrefix = {arXiv}
-}"""
 
 
 class PublishError(RuntimeError):
@@ -141,7 +133,7 @@ def _public_location(value) -> str | None:
     if value is None:
         return None
     text = str(value)
-    if text.startswith(("/", "~", ".")) or "\\" in text or Path(text).exists():
+    if is_local(text):
         return f"a local corpus (`{Path(text).name}`)"
     return text
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import random
 import time
 from collections.abc import Iterable
@@ -25,6 +24,7 @@ from dataset_builder.teacher.base import (
     TeacherSettings,
     completion_row,
 )
+from oss_common.openai_env import api_key
 
 logger = logging.getLogger(__name__)
 
@@ -75,17 +75,15 @@ def make_client(settings: TeacherSettings, sync: bool = False):
     """The `openai` client for the teacher endpoint (`openai.AsyncOpenAI`, or `openai.OpenAI` when `sync`)."""
     import openai
 
-    api_key = os.environ.get("OPENAI_API_KEY")
-    if not api_key:
-        if not (settings.base_url or os.environ.get("OPENAI_BASE_URL")):
-            raise TeacherError(
-                "No teacher endpoint: set OPENAI_API_KEY for OpenAI, or `teacher_base_url` (or OPENAI_BASE_URL) "
-                "for an OpenAI-compatible server, or `local_teacher: true` for the offline toy teacher."
-            )
-        api_key = "EMPTY"  # local servers (vLLM, TGI, transformers serve) accept any key
+    key = api_key(settings.base_url)
+    if key is None:
+        raise TeacherError(
+            "No teacher endpoint: set OPENAI_API_KEY for OpenAI, or `teacher_base_url` (or OPENAI_BASE_URL) "
+            "for an OpenAI-compatible server, or `local_teacher: true` for the offline toy teacher."
+        )
     client_class = openai.OpenAI if sync else openai.AsyncOpenAI
     return client_class(
-        api_key=api_key, base_url=settings.base_url, max_retries=settings.max_retries, timeout=settings.request_timeout
+        api_key=key, base_url=settings.base_url, max_retries=settings.max_retries, timeout=settings.request_timeout
     )
 
 

@@ -4,9 +4,9 @@ import io
 
 from tqdm.auto import tqdm
 
-from dataset_builder.journal import Journal
 from dataset_builder.teacher.base import Accounting
 from dataset_builder.teacher.pricing import Prices
+from oss_common.journal import Journal
 
 
 def run_backend(backend, requests, journal_path):

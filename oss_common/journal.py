@@ -1,4 +1,5 @@
-"""Append-only JSONL journal of teacher answers: the generate stage's crash-safe store.
+"""Append-only JSONL journal: the crash-safe store of the builder's teacher answers, generate.py's file mode and
+eval's raw completions.
 
 Each finished request is one line, written and flushed as it arrives, so a `kill -9` loses at most the line being
 written; `open()` drops such a torn last line. A row is keyed by `raw_index` (or the `key` given), stored at most once.

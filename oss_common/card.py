@@ -1,0 +1,16 @@
+"""Text that the dataset card, the model card and the evaluation results share."""
+
+# The paper, cited at the end of every card.
+CITATION = """@inproceedings{wei2024magicoder,
+  title = {Magicoder: Empowering Code Generation with {OSS-Instruct}},
+  author = {Wei, Yuxiang and Wang, Zhe and Liu, Jiawei and Ding, Yifeng and Zhang, Lingming},
+  booktitle = {Proceedings of the 41st International Conference on Machine Learning},
+  series = {Proceedings of Machine Learning Research},
+  volume = {235},
+  year = {2024},
+  eprint = {2312.02120},
+  archivePrefix = {arXiv}
+}"""
+
+# The limitation bullet of a model card without scores; `eval/results.py` replaces it once there are some.
+NO_RESULTS_BULLET = "- Evaluation results are not part of this card yet"
