@@ -12,5 +12,5 @@ CITATION = """@inproceedings{wei2024magicoder,
   archivePrefix = {arXiv}
 }"""
 
-# The limitation bullet of a model card without scores; `eval/results.py` replaces it once there are some.
+# The limitation bullet of a model card without scores; `eval/model_card.py` replaces it once there are some.
 NO_RESULTS_BULLET = "- Evaluation results are not part of this card yet"
