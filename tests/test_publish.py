@@ -330,6 +330,7 @@ def test_figures_of_the_analyze_stage_are_in_the_card(tmp_path):
     assert pngs == ["categories.png", "humaneval_similarity.png", "language_mix.png", "token_lengths.png"]
     text = (hub / "README.md").read_text()
     assert "## Analysis" in text
+    assert text.count("## Analysis") == 1  # the analyze stage's section brings its own heading
     for name in pngs:
         assert f"figures/{name}" in text
 

@@ -404,8 +404,8 @@ def _rest(ctx: dict, build: dict, lines: list[str], tag: str, history: list[dict
             lines += [f"| {name} | not checked (skipped on purpose) | - | - |" for name in skipped]
         else:  # another shape of stats: show it as it is
             lines += ["", "```json", json.dumps(stats, indent=2, sort_keys=True), "```"]
-    if ctx.get("analysis_section"):
-        lines += ["", "## Analysis", "", ctx["analysis_section"]]
+    if ctx.get("analysis_section"):  # the analyze stage's markdown, under its own "## Analysis" heading
+        lines += ["", ctx["analysis_section"]]
     lines += [
         "",
         "## Fingerprint",
