@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from dataset_builder import prompts
+from dataset_builder.config import STAGE_FIELDS, BuilderConfig, ConfigError
+from dataset_builder.runs import RunDir, fingerprint
 from dataset_builder.stages import publish
-from dataset_builder.config import STAGE_FIELDS, BuilderConfig
 from dataset_builder.stages.generate import fingerprint_inputs
 from dataset_builder.stages.parse import OUTPUT_COLUMNS
-from dataset_builder.runs import RunDir, fingerprint
 from tests.conftest import HF_TEST_TOKEN
 
 TOKEN = HF_TEST_TOKEN
@@ -184,6 +184,12 @@ def test_noisy_rows_follow_table_10():
     assert publish.is_noisy(broken)
     not_python = _row(9, "rust", "p", "```rust\nfn f() { unimplemented!() } // pass\n```")
     assert not publish.is_noisy(not_python)
+
+
+def test_the_recipe_refuses_unknown_variants(tmp_path):
+    with pytest.raises(ConfigError, match="Unknown variants") as err:
+        make_config(tmp_path, variants=["python", "rust_only"])
+    assert all(name in str(err.value) for name in publish.VARIANTS)
 
 
 def test_card_metadata_and_body(local_build):
