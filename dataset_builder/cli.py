@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from dataset_builder.stages.generate import StopRequested
     from dataset_builder.pipeline import run_stage
-    from dataset_builder.stages.publish import PublishError
+    from dataset_builder.hub_push import PublishError
     from dataset_builder.teacher.base import TeacherError
 
     try:

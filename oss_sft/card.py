@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from dataset_builder.stages.publish import CITATION
+from dataset_builder.dataset_card import CITATION
 from oss_sft.template import PROMPT
 
 LOSS_PLOT = "loss.png"
