@@ -298,7 +298,7 @@ def _make_pair(lines: list[str], first: int, sig: int, open_line: int, close_lin
 
 
 def _document_root(config: BuilderConfig) -> Path:
-    from dataset_builder.stages.seeds import resolve_corpus
+    from dataset_builder.corpus_readers import resolve_corpus
 
     kind, location = resolve_corpus(config)
     if kind not in ("directory", "quickstart"):
@@ -328,7 +328,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     from datasets import Dataset, Features, Value, concatenate_datasets
     from tqdm.auto import tqdm
 
-    from dataset_builder.stages.seeds import check_document
+    from dataset_builder.documents import check_document
 
     root = _document_root(config)
     seeds = upstream.load()
