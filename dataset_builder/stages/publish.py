@@ -140,7 +140,7 @@ def _copy_figures(stages: dict[str, dict], target: Path) -> str | None:
     stats = (stages.get("analyze") or {}).get("stats") or {}
     if not stats.get("analysis"):
         return None
-    from dataset_builder.stages.analyze import card_section
+    from dataset_builder.figures import card_section
 
     target.mkdir(parents=True, exist_ok=True)
     for path in map(Path, (stats.get("figures") or {}).values()):
