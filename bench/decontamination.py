@@ -149,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--apps-solutions", type=int, default=APPS_SOLUTIONS)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    from dataset_builder.stages.decontaminate import Decontaminator, NgramIndex, naive_first, row_text
+    from dataset_builder.benchmark_index import Decontaminator, NgramIndex
+    from dataset_builder.stages.decontaminate import row_text
+    from tests.helpers.decontamination import naive_first
 
     rng = random.Random(args.seed)
     t = time.perf_counter()

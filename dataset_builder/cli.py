@@ -62,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger("openai").setLevel(logging.WARNING)  # retries are counted on the progress bar
 
+    from dataset_builder.hub_push import PublishError
     from dataset_builder.pipeline import run_stage
     from dataset_builder.stages.generate import StopRequested
-    from dataset_builder.stages.publish import PublishError
     from dataset_builder.teacher.base import TeacherError
 
     try:

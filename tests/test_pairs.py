@@ -5,10 +5,11 @@ from pathlib import Path
 import pytest
 
 from dataset_builder.config import BuilderConfig, ConfigError
+from dataset_builder.corpus_readers import resolve_corpus
+from dataset_builder.function_pairs import mine_pairs
 from dataset_builder.pipeline import run_stage
 from dataset_builder.runs import RunDir
-from dataset_builder.stages.pairs import OUTPUT_COLUMNS, mine_pairs, run
-from dataset_builder.stages.seeds import resolve_corpus
+from dataset_builder.stages.pairs import OUTPUT_COLUMNS, run
 
 PYTHON = textwrap.dedent(
     '''\

@@ -11,12 +11,14 @@ import logging
 import pytest
 import yaml
 
-from dataset_builder import prompts
-from dataset_builder.config import STAGE_FIELDS, BuilderConfig
+from dataset_builder import hub_layout, prompts
+from dataset_builder.config import STAGE_FIELDS, BuilderConfig, ConfigError
+from dataset_builder.hub_push import PublishError, push
 from dataset_builder.runs import RunDir, fingerprint
 from dataset_builder.stages import publish
 from dataset_builder.stages.generate import fingerprint_inputs
 from dataset_builder.stages.parse import OUTPUT_COLUMNS
+from dataset_builder.variants import VARIANTS, is_noisy
 from tests.conftest import HF_TEST_TOKEN
 
 TOKEN = HF_TEST_TOKEN
@@ -128,7 +130,7 @@ def build(config: BuilderConfig, upstream: RunDir) -> RunDir:
     if not run_dir.is_complete():
         run_dir.prepare(config.to_dict(), inputs, upstream)
         publish.run(config, run_dir, upstream)
-    publish.push(config, run_dir)
+    push(config, run_dir)
     return run_dir
 
 
@@ -181,11 +183,17 @@ def test_folder_round_trips_through_load_dataset(local_build, tmp_path, caplog, 
 
 
 def test_noisy_rows_follow_table_10():
-    assert [publish.is_noisy(r) for r in ROWS] == [r["raw_index"] in NOISY for r in ROWS]
+    assert [is_noisy(r) for r in ROWS] == [r["raw_index"] in NOISY for r in ROWS]
     broken = _row(9, "python", "p", "```python\ndef f(:\n    pass\n```")  # not tokenizable: regex fallback
-    assert publish.is_noisy(broken)
+    assert is_noisy(broken)
     not_python = _row(9, "rust", "p", "```rust\nfn f() { unimplemented!() } // pass\n```")
-    assert not publish.is_noisy(not_python)
+    assert not is_noisy(not_python)
+
+
+def test_the_recipe_refuses_unknown_variants(tmp_path):
+    with pytest.raises(ConfigError, match="Unknown variants") as err:
+        make_config(tmp_path, variants=["python", "rust_only"])
+    assert all(name in str(err.value) for name in VARIANTS)
 
 
 def test_card_metadata_and_body(local_build):
@@ -252,7 +260,7 @@ def test_push_tag_and_versions(hub, tmp_path, caplog, capsys):
     out = tmp_path / "out"
     config = make_config(out, push_to_hub=REPO, hub_private=True)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(publish, "MAX_SHARD_BYTES", 500)  # several shards, so that v1.1.0 must delete the stale ones
+        mp.setattr(hub_layout, "MAX_SHARD_BYTES", 500)  # several shards, so that v1.1.0 must delete the stale ones
         first = build(config, make_chain(out / "a", ROWS, config))
     assert len(list((first.path / "hub/data/default").glob("*.parquet"))) > 1
     repo = hub.repo(REPO)
@@ -268,17 +276,17 @@ def test_push_tag_and_versions(hub, tmp_path, caplog, capsys):
 
     # the same build again: no new commit, no new tag
     commits = len(repo.commits)
-    assert publish.push(config, first)["pushed"] is False
+    assert push(config, first)["pushed"] is False
     assert len(repo.commits) == commits
     assert [p["pushed"] for p in json.loads((first.path / "pushes.json").read_text())] == [True, False]
 
     # a changed build under the same version is refused
     changed = ROWS[:-1] + [_row(5, "python", "Write `g`.", "```python\ndef g():\n    return 1\n```")]
-    with pytest.raises(publish.PublishError, match="already has v1.0.0 with different content.*dataset_version"):
+    with pytest.raises(PublishError, match="already has v1.0.0 with different content.*dataset_version"):
         build(config, make_chain(out / "b", changed, config))
     # a new version needs a changelog
     config = make_config(out, push_to_hub=REPO, hub_private=True, dataset_version="1.1.0")
-    with pytest.raises(publish.PublishError, match="give `changelog`"):
+    with pytest.raises(PublishError, match="give `changelog`"):
         build(config, make_chain(out / "b", changed, config))
     assert len(repo.commits) == commits and set(repo.tags) == {"v1.0.0"}
 
@@ -311,7 +319,7 @@ def test_private_flag_refuses_a_public_repo(hub, tmp_path):
     build(public, upstream)
     assert hub.repo("test-org/public-one").private is False
     private = make_config(out, push_to_hub="test-org/public-one", variants=[], hub_private=True)
-    with pytest.raises(publish.PublishError, match="is public"):
+    with pytest.raises(PublishError, match="is public"):
         build(private, upstream)
 
 
@@ -332,6 +340,7 @@ def test_figures_of_the_analyze_stage_are_in_the_card(tmp_path):
     assert pngs == ["categories.png", "humaneval_similarity.png", "language_mix.png", "token_lengths.png"]
     text = (hub / "README.md").read_text()
     assert "## Analysis" in text
+    assert text.count("## Analysis") == 1  # the analyze stage's section brings its own heading
     for name in pngs:
         assert f"figures/{name}" in text
 
@@ -347,5 +356,5 @@ def test_no_rows_publishes_nothing_and_says_so(tmp_path, caplog):
     assert "nothing to publish" in caplog.text
     assert run_dir.is_complete() and run_dir.stats()["published"] is False
     assert not (run_dir.path / "hub").exists()
-    with pytest.raises(publish.PublishError, match="no rows"):
-        publish.push(config, run_dir)
+    with pytest.raises(PublishError, match="no rows"):
+        push(config, run_dir)

@@ -5,8 +5,8 @@ import subprocess
 import pytest
 
 from dataset_builder.config import BuilderConfig, ConfigError
+from dataset_builder.documents import check_document, extract_snippet
 from dataset_builder.pipeline import run_stage
-from dataset_builder.stages.seeds import check_document, extract_snippet
 from tests.conftest import write_corpus
 
 

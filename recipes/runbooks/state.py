@@ -38,7 +38,7 @@ def dataset(argv: list[str]) -> str:
 
 def pushed(run_dir: str, repo_id: str) -> str:
     """Whether the builder recorded a push of this build to repo_id (publish writes pushes.json after each one)."""
-    from dataset_builder.stages.publish import PUSHES_FILE
+    from dataset_builder.hub_push import PUSHES_FILE
 
     path = Path(run_dir) / PUSHES_FILE
     records = json.loads(path.read_text()) if path.exists() else []
