@@ -294,7 +294,7 @@ def test_quickstart_is_the_same_chain_at_toy_scale(tmp_path):
     assert build.output_dir == str(tmp_path / "oss")
     evol = parse_config(by_kind["evol"][4:])
     assert (ROOT / evol.evol_dataset).is_file() and evol.benchmarks[0] == "humaneval"
-    for stage, data in ((1, "oss"), (2, "evol")):
+    for stage, data, build in ((1, "oss", "build"), (2, "evol", "evol")):
         argv = by_kind[f"stage{stage}"]
         assert value(argv, "--config_file") == "recipes/accelerate_configs/cpu.yaml"
         with warnings.catch_warnings():
@@ -302,6 +302,10 @@ def test_quickstart_is_the_same_chain_at_toy_scale(tmp_path):
             _, training_args, model_args = train_sft.make_parser().parse_args_and_config(argv[5:])
         assert training_args.use_cpu and training_args.output_dir == str(tmp_path / f"stage{stage}")
         assert value(argv, "--dataset_name").startswith(f"{tmp_path / data}/publish/")
+        # the stage's recipe names the folder that the offline quickstart publishes, so it runs as written after it
+        built = Path(value(argv, "--dataset_name")).relative_to(tmp_path / data)
+        output_dir = yaml.safe_load((ROOT / value(by_kind[build], "--config")).read_text())["output_dir"]
+        assert yaml.safe_load((ROOT / value(argv, "--config")).read_text())["dataset_name"] == f"{output_dir}/{built}"
         expected_model = base if stage == 1 else tmp_path / "stage1"
         assert model_args.model_name_or_path == str(expected_model)
     (generation,) = generate_parser().parse_args_and_config(by_kind["generate"][2:])
