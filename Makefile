@@ -9,7 +9,7 @@ TORCH_CPU ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 # scripts that the tests start (accelerate, transformers serve) come from the same environment
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-LINT_DIRS := oss_common dataset_builder oss_sft oss_generate eval demo tests bench recipes train_sft.py generate.py
+LINT_DIRS := oss_common dataset_builder oss_sft oss_generate oss_runbooks eval demo tests bench train_sft.py generate.py
 
 .PHONY: quickstart test test-slow lint format bench env
 

@@ -83,7 +83,7 @@ def test_the_readme_shows_commands_of_every_kind():
     programs = {_program(argv) for _, argv in COMMANDS}
     expected = {"make", "accelerate", "bash", "sbatch", "dataset_builder", "eval", "generate.py"}
     assert expected <= programs, expected - programs
-    assert "recipes/runbooks/estimate.py" in programs
+    assert "oss_runbooks.estimate" in programs
 
 
 def test_set_up_holds_exactly_the_two_commands_ci_runs():
@@ -121,7 +121,7 @@ def test_readme_command(env, argv, tmp_path):
         _runbook(env, argv, tmp_path)
     elif argv[0] == "sbatch":
         _slurm(argv)
-    elif argv[:2] == ["python", "recipes/runbooks/estimate.py"]:
+    elif argv[:3] == ["python", "-m", "oss_runbooks.estimate"]:
         _estimate(argv)
     else:
         assert any(tuple(argv[: len(prefix)]) == prefix for prefix in EXTERNAL), f"not exercised: {argv}"
@@ -191,6 +191,7 @@ def _estimate(argv):
     done = subprocess.run([sys.executable, *argv[1:]], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     text = README.read_text(encoding="utf-8")
-    quoted = text.split("<!-- estimate.py --markdown: begin -->\n", 1)[1]
-    quoted = quoted.split("<!-- estimate.py --markdown: end -->")[0]
-    assert quoted.strip() == done.stdout.strip(), "README's cost table is stale: paste `estimate.py --markdown` again"
+    quoted = text.split("<!-- oss_runbooks.estimate --markdown: begin -->\n", 1)[1]
+    quoted = quoted.split("<!-- oss_runbooks.estimate --markdown: end -->")[0]
+    stale = "README's cost table is stale: paste `python -m oss_runbooks.estimate --markdown` again"
+    assert quoted.strip() == done.stdout.strip(), stale

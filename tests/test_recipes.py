@@ -39,7 +39,7 @@ def test_the_recipes_are_all_there():
         for name in ("stage1_oss_instruct", "stage2_evol_instruct", "stage1_oss_instruct_fast"):
             assert f"recipes/magicoder/{model}/{name}.yaml" in names
     assert "recipes/magicoder/ds-6.7b/stage1_oss_instruct_qlora.yaml" in names
-    assert "recipes/magicoder/cpu-tiny/stage2_evol_instruct.yaml" in names
+    assert (ROOT / "recipes/quickstart/stage2_evol_instruct.yaml").is_file()  # the CPU twin
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=_rel)
@@ -71,14 +71,14 @@ def test_paper_recipes_have_the_paper_values(model, stage):
         assert model_args.model_name_or_path == MODELS[model]
 
 
-@pytest.mark.parametrize("model", sorted(MODELS) + ["cpu-tiny"])
+@pytest.mark.parametrize("model", sorted(MODELS) + ["quickstart"])
 def test_stage2_starts_from_stage1_output(model):
-    folder = ROOT / "recipes" / "magicoder" / model
+    folder = ROOT / "recipes" / ("quickstart" if model == "quickstart" else f"magicoder/{model}")
     _, stage1, _ = parse(folder / "stage1_oss_instruct.yaml")
     _, stage2, stage2_model = parse(folder / "stage2_evol_instruct.yaml")
     assert stage2_model.model_name_or_path == stage1.output_dir
     assert stage2.output_dir != stage1.output_dir
-    if model != "cpu-tiny":  # the Hub alternative is documented next to it
+    if model != "quickstart":  # the Hub alternative is documented next to it
         text = (folder / "stage2_evol_instruct.yaml").read_text()
         assert "#   model_revision:" in text
 

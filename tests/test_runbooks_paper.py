@@ -1,20 +1,19 @@
-"""The paper runbooks (recipes/runbooks/*.sh) and the cost estimator (recipes/runbooks/estimate.py).
+"""The paper runbooks (recipes/runbooks/*.sh) and the cost estimator (`python -m oss_runbooks.estimate`).
 
 The runbooks run with DRY_RUN=1: the printed commands are parsed by the real parsers (accelerate's launcher,
 train_sft.py's TrlParser, the builder's config loader, `python -m eval`'s parser, the `hf` CLI's options), nothing is
 trained. One test runs the data and push steps for real against a loopback Hub.
 """
 
-import importlib.util
 import json
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import pytest
 import yaml
 
+from oss_runbooks import costs, estimate
 from tests.helpers.runbooks import BIN, ROOT, commands, finish, isolated, kind, run_runbook, start_runbook, value
 
 RUNBOOKS = {  # script: (recipes folder, MagicoderS?, the model's name)
@@ -23,14 +22,6 @@ RUNBOOKS = {  # script: (recipes folder, MagicoderS?, the model's name)
     "magicoder-ds-6.7b.sh": ("ds-6.7b", False, "Magicoder-DS-6.7B"),
     "magicoders-ds-6.7b.sh": ("ds-6.7b", True, "MagicoderS-DS-6.7B"),
 }
-
-
-def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"runbooks_{name}", ROOT / "recipes" / "runbooks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up while being defined
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -303,7 +294,7 @@ def test_quickstart_is_the_same_chain_at_toy_scale(tmp_path):
     assert build.output_dir == str(tmp_path / "oss")
     evol = parse_config(by_kind["evol"][4:])
     assert (ROOT / evol.evol_dataset).is_file() and evol.benchmarks[0] == "humaneval"
-    for stage, data in ((1, "oss"), (2, "evol")):
+    for stage, data, build in ((1, "oss", "build"), (2, "evol", "evol")):
         argv = by_kind[f"stage{stage}"]
         assert value(argv, "--config_file") == "recipes/accelerate_configs/cpu.yaml"
         with warnings.catch_warnings():
@@ -311,6 +302,10 @@ def test_quickstart_is_the_same_chain_at_toy_scale(tmp_path):
             _, training_args, model_args = train_sft.make_parser().parse_args_and_config(argv[5:])
         assert training_args.use_cpu and training_args.output_dir == str(tmp_path / f"stage{stage}")
         assert value(argv, "--dataset_name").startswith(f"{tmp_path / data}/publish/")
+        # the stage's recipe names the folder that the offline quickstart publishes, so it runs as written after it
+        built = Path(value(argv, "--dataset_name")).relative_to(tmp_path / data)
+        output_dir = yaml.safe_load((ROOT / value(by_kind[build], "--config")).read_text())["output_dir"]
+        assert yaml.safe_load((ROOT / value(argv, "--config")).read_text())["dataset_name"] == f"{output_dir}/{built}"
         expected_model = base if stage == 1 else tmp_path / "stage1"
         assert model_args.model_name_or_path == str(expected_model)
     (generation,) = generate_parser().parse_args_and_config(by_kind["generate"][2:])
@@ -325,25 +320,20 @@ def test_quickstart_is_the_same_chain_at_toy_scale(tmp_path):
 # --- the estimator ------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def estimate():
-    return load("estimate")
-
-
-def test_parameter_counts_of_the_bases(estimate):
-    codellama = estimate.params(estimate.SHAPES["codellama/CodeLlama-7b-Python-hf"])
-    deepseek = estimate.params(estimate.SHAPES["deepseek-ai/deepseek-coder-6.7b-base"])
+def test_parameter_counts_of_the_bases():
+    codellama = costs.params(costs.SHAPES["codellama/CodeLlama-7b-Python-hf"])
+    deepseek = costs.params(costs.SHAPES["deepseek-ai/deepseek-coder-6.7b-base"])
     assert codellama == pytest.approx(6.74e9, rel=0.01)
     assert codellama == 6_738_415_616  # LlamaForCausalLM(CodeLlama-7b-Python-hf config).num_parameters()
     assert deepseek == pytest.approx(6.74e9, rel=0.01) and deepseek - codellama == 2 * 256 * 4096  # 256 more tokens
 
 
-def test_parameter_count_matches_transformers(estimate):
+def test_parameter_count_matches_transformers():
     """The formula against a real (tiny) LlamaForCausalLM of the same family, with grouped KV heads."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    shape = estimate.Shape(hidden=64, layers=3, intermediate=176, vocab=300, heads=8, kv_heads=2)
+    shape = costs.Shape(hidden=64, layers=3, intermediate=176, vocab=300, heads=8, kv_heads=2)
     config = LlamaConfig(
         hidden_size=64,
         num_hidden_layers=3,
@@ -355,14 +345,14 @@ def test_parameter_count_matches_transformers(estimate):
     )
     with torch.device("meta"):
         model = LlamaForCausalLM(config)
-    assert estimate.params(shape) == model.num_parameters()
+    assert costs.params(shape) == model.num_parameters()
 
 
-def test_flops_hours_and_tokens(estimate):
-    gpu = estimate.GPUS["a100-80gb"]
-    result = estimate.estimate(gpu, 0.43)
-    slower = estimate.estimate(gpu, 0.215)
-    h100 = estimate.estimate(estimate.GPUS["h100"], 0.43)
+def test_flops_hours_and_tokens():
+    gpu = costs.GPUS["a100-80gb"]
+    result = costs.estimate(gpu, 0.43)
+    slower = costs.estimate(gpu, 0.215)
+    h100 = costs.estimate(costs.GPUS["h100"], 0.43)
     for name, model in result["models"].items():
         for i, stage in enumerate(model["stages"]):
             assert stage["flops"] == pytest.approx(6 * model["params"] * stage["computed_tokens"])
@@ -375,11 +365,11 @@ def test_flops_hours_and_tokens(estimate):
     assert stage1["computed_tokens"] == pytest.approx(stage1["tokens"] / 0.78)  # padded micro-batches
     assert [s["stage"] for s in result["models"]["Magicoder-CL-7B"]["stages"]] == [1]
     with pytest.raises(ValueError, match="MFU"):
-        estimate.estimate(gpu, 0)
+        costs.estimate(gpu, 0)
 
 
-def test_teacher_cost_by_hand(estimate):
-    t = estimate.teacher()
+def test_teacher_cost_by_hand():
+    t = costs.teacher()
     assert t["requests"] == 80_000 and t["model"] == "gpt-3.5-turbo-1106"
     # 8 lines x 33 characters of seed; system (107 chars) and user message (709 - 6 + 264 chars) at 3.5 chars/token,
     # 4 tokens of overhead each
@@ -390,44 +380,44 @@ def test_teacher_cost_by_hand(estimate):
     assert t["dollars"]["batch"] == pytest.approx(t["dollars"]["live"] / 2)
 
 
-def test_recipe_values_agree_with_train_sft(estimate):
+def test_recipe_values_agree_with_train_sft():
     """The estimator reads the training recipes as YAML; train_sft.py's parser reads the same values."""
     import torch
 
     import train_sft
 
     cpu = [] if torch.cuda.is_available() else ["--use_cpu", "true"]
-    for folder, _ in set(estimate.MODELS.values()):
-        for number, name in estimate.STAGE_RECIPES.items():
+    for folder, _ in set(costs.MODELS.values()):
+        for number, name in costs.STAGE_RECIPES.items():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)
                 _, args, _ = train_sft.make_parser().parse_args_and_config(
                     ["--config", str(ROOT / folder / name), *cpu]
                 )
-            stage = estimate.stage(folder, number)
+            stage = costs.stage(folder, number)
             assert stage["epochs"] == args.num_train_epochs
             assert stage["micro_batch_tokens"] == args.per_device_train_batch_size * args.max_length
             assert stage["computed_tokens"] > stage["tokens"]  # padded, not packed
 
 
-def test_memory_fits_the_papers_gpus(estimate):
-    shape = estimate.SHAPES["codellama/CodeLlama-7b-Python-hf"]
-    memory = estimate.training_memory_gib(shape, 2 * 1216, 2)
-    n = estimate.params(shape)
+def test_memory_fits_the_papers_gpus():
+    shape = costs.SHAPES["codellama/CodeLlama-7b-Python-hf"]
+    memory = costs.training_memory_gib(shape, 2 * 1216, 2)
+    n = costs.params(shape)
     assert memory["weights_grads_optimizer"] == pytest.approx(n * 4 / 2**30, rel=0.01)  # Adafactor's state is tiny
     assert memory["optimizer"] < 0.02
     assert memory["zero3"] < memory["ddp"] < 80  # the recipe's claim: DDP fits an 80 GB GPU without checkpointing
-    assert "fits" in estimate._fits(memory, estimate.GPUS["a100-80gb"], 2)
-    small = estimate.GPU("24 GB", 1e14, 24, 1e12)
+    assert "fits" in estimate._fits(memory, costs.GPUS["a100-80gb"], 2)
+    small = costs.GPU("24 GB", 1e14, 24, 1e12)
     assert "too much" in estimate._fits(memory, small, 2)
 
 
-def test_markdown_lists_the_four_models(estimate, capsys):
+def test_markdown_lists_the_four_models(capsys):
     assert estimate.main(["--markdown", "--gpu", "h100"]) == 0
     out = capsys.readouterr().out
     table = [line for line in out.splitlines() if line.startswith("| ")]
     assert len(table) == 5 and "H100" in table[0] and "MFU 43%" in table[0]
-    for name in estimate.MODELS:
+    for name in costs.MODELS:
         assert any(line.startswith(f"| {name} |") for line in table)
     assert "Batch API" in out
     assert estimate.main(["--mfu", "1.5"]) == 2

@@ -22,7 +22,7 @@ from tests.helpers.tiny_model import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCELERATE_CPU = ROOT / "recipes/accelerate_configs/cpu.yaml"
-RECIPE = ROOT / "recipes/magicoder/cpu-tiny/stage1_oss_instruct.yaml"
+RECIPE = ROOT / "recipes/quickstart/stage1_oss_instruct.yaml"
 ENV = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
 
 # REFERENCE.md §3, verbatim (kept here, not imported from oss_common.template, so that a wrong template fails)
@@ -132,7 +132,8 @@ def sft_trainer(model, output_dir, rows, **config):
 
 
 # stage 1 is long enough to be killed mid-run and saves often: it is also the uninterrupted run the kill test matches
-STAGE1 = ("--max_steps", "40", "--save_steps", "5", "--learning_rate", "1e-3", "--warmup_steps", "5")
+SAVES = ("--save_strategy", "steps", "--save_steps", "5")  # the recipe saves no checkpoints
+STAGE1 = ("--max_steps", "40", *SAVES, "--learning_rate", "1e-3", "--warmup_steps", "5")
 
 
 @pytest.fixture(scope="module")

@@ -57,7 +57,7 @@ EVOL_DATA=""
 BUILT=()      # "RECIPE<TAB>RUN_DIR<TAB>DATASET_NAME<TAB>COMMAND" of each dataset built here, for the push
 
 die() { echo "error: $*" >&2; exit 2; }
-state() { "$PYTHON" recipes/runbooks/state.py "$@"; }
+state() { "$PYTHON" -m oss_runbooks.state "$@"; }
 banner() { STEP=$((STEP + 1)); printf '\n==> [%d/%d] %s\n' "$STEP" "$TOTAL" "$*"; }
 skip() { echo "skipping $1: already done at $2"; }
 # Print a command as it would be typed (quoted), then run it unless DRY_RUN=1.

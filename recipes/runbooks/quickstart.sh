@@ -63,9 +63,9 @@ both stages saw a few dozen rows for a few optimizer steps. The quickstart shows
 the paper's numbers need a strong teacher, a 7B code base model and GPUs.
 
 At full scale (README, "Reproducing the paper"):
-  python recipes/runbooks/estimate.py --markdown      # GPU hours, teacher tokens and dollars, from the recipes
+  python -m oss_runbooks.estimate --markdown             # GPU hours, teacher tokens and dollars, from the recipes
   DRY_RUN=1 bash recipes/runbooks/magicoders-ds-6.7b.sh  # the commands the full run will execute
-  bash recipes/runbooks/magicoders-ds-6.7b.sh         # build, stage 1, stage 2, eval (OPENAI_API_KEY, GPUs)
+  bash recipes/runbooks/magicoders-ds-6.7b.sh            # build, stage 1, stage 2, eval (OPENAI_API_KEY, GPUs)
 EOF
 }
 

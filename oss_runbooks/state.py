@@ -1,9 +1,9 @@
 """What the paper runbooks need to know about a step before running it, computed from the recipes; nothing runs.
 
-    python recipes/runbooks/state.py dataset COMMAND --config RECIPE [builder overrides]   # RUN_DIR<TAB>DATASET_NAME
-    python recipes/runbooks/state.py pushed RUN_DIR REPO_ID                                # yes | no
-    python recipes/runbooks/state.py eval-done --config RECIPE --model_name_or_path M ...  # done PATH | todo PATH
-    python recipes/runbooks/state.py field RECIPE KEY                                      # the YAML value
+    python -m oss_runbooks.state dataset COMMAND --config RECIPE [builder overrides]   # RUN_DIR<TAB>DATASET_NAME
+    python -m oss_runbooks.state pushed RUN_DIR REPO_ID                                # yes | no
+    python -m oss_runbooks.state eval-done --config RECIPE --model_name_or_path M ...  # done PATH | todo PATH
+    python -m oss_runbooks.state field RECIPE KEY                                      # the YAML value
 
 `dataset` parses its arguments exactly as `python -m dataset_builder COMMAND` does and walks the recipe's chain of
 stages through the same fingerprints, so it names the `publish` run folder the builder writes (complete when it holds
@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def dataset(argv: list[str]) -> str:
@@ -88,7 +86,6 @@ def main(argv: list[str]) -> int:
     if command not in COMMANDS or len(rest) != ARITY.get(command, len(rest)):
         print(__doc__, file=sys.stderr)
         return 2
-    sys.path.insert(0, str(ROOT))  # `eval` is a folder of the repository, not an installed package
     try:
         print(COMMANDS[command](*rest) if command in ARITY else COMMANDS[command](rest))
     except (ValueError, TypeError, OSError) as err:  # ConfigError is a ValueError; bad flags raise ValueError too
