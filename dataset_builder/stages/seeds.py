@@ -358,7 +358,7 @@ def resolve_corpus(config: BuilderConfig) -> tuple[str, str]:
     """(kind, location) for the recipe's corpus."""
     kind, corpus = config.corpus_type, config.corpus
     if kind == "quickstart" or (kind == "auto" and corpus == "quickstart"):
-        bundled = Path(__file__).parent / "corpus" / "quickstart"
+        bundled = Path(__file__).parents[1] / "corpus" / "quickstart"
         if not bundled.is_dir():
             raise ConfigError(f"The bundled corpus is missing from {bundled}: reinstall the package.")
         return "quickstart", str(bundled)
