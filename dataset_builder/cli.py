@@ -8,12 +8,14 @@ on the command line with the same name (TRL's `TrlParser`).
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import sys
+import types
 
 import yaml
 
-from dataset_builder.config import BuilderConfig, ConfigError
+from dataset_builder.config import FINGERPRINT, BuilderConfig, ConfigError
 from dataset_builder.pipeline import CHAINS, STAGES
 
 # Commands that run a whole pipeline: the recipe's own (build), or a fixed one.
@@ -38,7 +40,16 @@ USAGE = f"""usage: python -m dataset_builder {{{",".join(COMMANDS)}}} [--config 
 def make_parser():
     from trl import TrlParser
 
-    parser = TrlParser([BuilderConfig], exit_on_error=False)
+    class Parser(TrlParser):
+        @staticmethod
+        def _parse_dataclass_field(parser, field):
+            # A field's metadata become argparse keywords: leave out the fingerprint marks (config.py), not one.
+            if FINGERPRINT in field.metadata:
+                field = copy.copy(field)
+                field.metadata = types.MappingProxyType({k: v for k, v in field.metadata.items() if k != FINGERPRINT})
+            TrlParser._parse_dataclass_field(parser, field)
+
+    parser = Parser([BuilderConfig], exit_on_error=False)
     # Mapping fields (languages, corpus_data_dirs, ...) are written on the CLI as YAML/JSON: {python: 10, rust: 2}.
     for action in parser._actions:
         if action.type is dict:
@@ -72,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger("openai").setLevel(logging.WARNING)  # retries are counted on the progress bar
 
-    from dataset_builder.stages.generate import StopRequested
     from dataset_builder.pipeline import run_stage
+    from dataset_builder.stages.generate import StopRequested
     from dataset_builder.stages.publish import PublishError
     from dataset_builder.teacher.base import TeacherError
 

@@ -20,23 +20,11 @@ from dataset_builder import __version__
 
 logger = logging.getLogger(__name__)
 
-# Bump a stage's version when its code changes what it writes: old run folders are then not reused.
-STAGE_VERSIONS = {
-    "seeds": 1,
-    "generate": 1,
-    "parse": 1,
-    "clean": 1,
-    "decontaminate": 1,
-    "publish": 1,
-    "evol": 1,
-    "pairs": 1,
-    "analyze": 1,
-}
 
-
-def fingerprint(stage: str, inputs: dict, upstream: str | None) -> str:
+def fingerprint(stage: str, version: int, inputs: dict, upstream: str | None) -> str:
+    """The run folder name of a stage: a hash of its name, version, inputs and upstream's fingerprint."""
     payload = json.dumps(
-        {"stage": stage, "version": STAGE_VERSIONS[stage], "inputs": inputs, "upstream": upstream},
+        {"stage": stage, "version": version, "inputs": inputs, "upstream": upstream},
         sort_keys=True,
         default=str,
     )

@@ -66,3 +66,15 @@ def test_recipe_run_folders_keep_their_names(recipe, command, monkeypatch):
         run_dir, _ = run_dir_for(stage, config, run_dir)
         names[stage] = run_dir.fingerprint
     assert names == EXPECTED[recipe, command]
+
+
+def test_every_fingerprint_mark_names_a_registered_stage():
+    import dataclasses
+
+    from dataset_builder.config import FINGERPRINT, BuilderConfig
+    from dataset_builder.pipeline import CHAINS, STAGES
+
+    marked = {stage for f in dataclasses.fields(BuilderConfig) for stage in f.metadata.get(FINGERPRINT, ())}
+    assert marked <= set(STAGES)
+    assert {stage for chain in CHAINS.values() for stage in chain} == set(STAGES)
+    assert all(STAGES[name].name == name and isinstance(STAGES[name].version, int) for name in STAGES)

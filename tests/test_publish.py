@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from dataset_builder import prompts
-from dataset_builder.stages import publish
-from dataset_builder.config import STAGE_FIELDS, BuilderConfig
-from dataset_builder.stages.generate import fingerprint_inputs
-from dataset_builder.stages.parse import OUTPUT_COLUMNS
+from dataset_builder.config import BuilderConfig
+from dataset_builder.pipeline import STAGES, stage_inputs
 from dataset_builder.runs import RunDir, fingerprint
+from dataset_builder.stages import publish
+from dataset_builder.stages.parse import OUTPUT_COLUMNS
 from tests.conftest import HF_TEST_TOKEN
 
 TOKEN = HF_TEST_TOKEN
@@ -107,11 +107,10 @@ def make_chain(out, rows, config: BuilderConfig, stages=("seeds", "generate", "p
     }
     upstream = None
     for stage in stages:
-        inputs = (
-            fingerprint_inputs(config) if stage == "generate" else {k: getattr(config, k) for k in STAGE_FIELDS[stage]}
+        inputs = stage_inputs(stage, config) | {"rows": [r["problem"] for r in rows]}
+        run_dir = RunDir(
+            out, stage, fingerprint(stage, STAGES[stage].version, inputs, upstream and upstream.fingerprint)
         )
-        inputs = inputs | {"rows": [r["problem"] for r in rows]}
-        run_dir = RunDir(out, stage, fingerprint(stage, inputs, upstream and upstream.fingerprint))
         run_dir.prepare(config.to_dict(), inputs, upstream)
         dataset = Dataset.from_dict({c: [r[c] for r in rows] for c in OUTPUT_COLUMNS}, features=_features())
         run_dir.save(dataset, Dataset.from_dict({"raw_index": [], "reason": []}), stats[stage])
@@ -120,9 +119,11 @@ def make_chain(out, rows, config: BuilderConfig, stages=("seeds", "generate", "p
 
 
 def build(config: BuilderConfig, upstream: RunDir) -> RunDir:
-    """What the pipeline does for the publish stage: build unless complete, then push (the post-complete hook)."""
-    inputs = {k: getattr(config, k) for k in STAGE_FIELDS["publish"]}
-    run_dir = RunDir(config.output_dir, "publish", fingerprint("publish", inputs, upstream.fingerprint))
+    """What the pipeline does for the publish stage: build unless complete, then push (the `reached` hook)."""
+    inputs = stage_inputs("publish", config)
+    run_dir = RunDir(
+        config.output_dir, "publish", fingerprint("publish", STAGES["publish"].version, inputs, upstream.fingerprint)
+    )
     if not run_dir.is_complete():
         run_dir.prepare(config.to_dict(), inputs, upstream)
         publish.run(config, run_dir, upstream)
@@ -337,8 +338,10 @@ def test_figures_of_the_analyze_stage_are_in_the_card(tmp_path):
 def test_no_rows_publishes_nothing_and_says_so(tmp_path, caplog):
     config = make_config(tmp_path, push_to_hub=REPO)
     upstream = make_chain(tmp_path, [], config)
-    inputs = {k: getattr(config, k) for k in STAGE_FIELDS["publish"]}
-    run_dir = RunDir(config.output_dir, "publish", fingerprint("publish", inputs, upstream.fingerprint))
+    inputs = stage_inputs("publish", config)
+    run_dir = RunDir(
+        config.output_dir, "publish", fingerprint("publish", STAGES["publish"].version, inputs, upstream.fingerprint)
+    )
     run_dir.prepare(config.to_dict(), inputs, upstream)
     with caplog.at_level(logging.WARNING):
         publish.run(config, run_dir, upstream)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.runs import DropCounter, RunDir, with_index
+from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -221,3 +222,11 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     stats = {"rows_in": len(parsed), **counter.as_dict(), "near_dedup": near or False}
     run_dir.save(kept, rejects, stats)
     logger.info("clean: %s of %d rows -> %s", counter.summary(), len(parsed), run_dir.dataset_path)
+
+
+class Clean(Stage):
+    """Drops duplicate rows (exact; near-duplicates with `near_dedup`); noisy rows are kept."""
+
+    name = "clean"
+    version = 1
+    run = staticmethod(run)

@@ -38,6 +38,7 @@ import numpy as np
 from dataset_builder.benchmarks import Benchmark, load_benchmarks
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.runs import DropCounter, RunDir
+from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -429,3 +430,11 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         skipped or "none",
         run_dir.dataset_path,
     )
+
+
+class Decontaminate(Stage):
+    """Drops rows that contain a benchmark string (or share an n-gram with one)."""
+
+    name = "decontaminate"
+    version = 1
+    run = staticmethod(run)

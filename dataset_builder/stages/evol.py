@@ -13,6 +13,7 @@ from collections import Counter
 
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.runs import RunDir, with_index
+from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -73,3 +74,11 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir | None = None) 
     }
     run_dir.save(kept, rejects, stats)
     logger.info("evol: kept %d of %d rows -> %s", n_kept, len(source), run_dir.dataset_path)
+
+
+class Evol(Stage):
+    """Maps the Evol-Instruct data to `instruction, response`, dropping empty rows."""
+
+    name = "evol"
+    version = 1
+    run = staticmethod(run)

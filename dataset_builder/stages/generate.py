@@ -16,6 +16,7 @@ from dataset_builder import prompts
 from dataset_builder.config import BuilderConfig
 from dataset_builder.journal import Journal
 from dataset_builder.runs import RunDir
+from dataset_builder.stages.base import Stage
 from dataset_builder.teacher import get_backend
 from dataset_builder.teacher.base import Accounting, Request, TeacherError, TeacherSettings, estimate_tokens
 from dataset_builder.teacher.pricing import Prices
@@ -61,19 +62,6 @@ def max_tokens(config: BuilderConfig) -> int:
     if uses_local_teacher(config):
         return min(config.max_tokens, config.local_teacher_max_tokens)
     return config.max_tokens
-
-
-def fingerprint_inputs(config: BuilderConfig) -> dict:
-    return {
-        "teacher_model": teacher_name(config),
-        "temperature": config.temperature,
-        "top_p": config.top_p,
-        "max_tokens": max_tokens(config),
-        "teacher_context_length": config.teacher_context_length,
-        "seed": config.seed,
-        "system_prompt": prompts.SYSTEM,
-        "user_template": prompts.USER_TEMPLATE,
-    }
 
 
 def build_requests(seeds, config: BuilderConfig, done: set[int]) -> Iterator[Request]:
@@ -249,3 +237,19 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         "" if cost is None else f", ${cost:.4f}",
         run_dir.dataset_path,
     )
+
+
+class Generate(Stage):
+    """Asks the teacher for a problem and solution per seed, resumably."""
+
+    name = "generate"
+    version = 1
+    run = staticmethod(run)
+
+    def fingerprint_inputs(self, config: BuilderConfig) -> dict:
+        return super().fingerprint_inputs(config) | {
+            "teacher_model": teacher_name(config),
+            "max_tokens": max_tokens(config),
+            "system_prompt": prompts.SYSTEM,
+            "user_template": prompts.USER_TEMPLATE,
+        }

@@ -38,6 +38,7 @@ from pathlib import Path
 
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.runs import DropCounter, RunDir
+from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -429,3 +430,11 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         pairs.summary(),
         run_dir.dataset_path,
     )
+
+
+class Pairs(Stage):
+    """Mines comment-function pairs from the seeds' documents (the paper's Table 6)."""
+
+    name = "pairs"
+    version = 1
+    run = staticmethod(run)

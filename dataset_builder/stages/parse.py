@@ -16,6 +16,7 @@ from collections import Counter
 
 from dataset_builder.config import BuilderConfig
 from dataset_builder.runs import RunDir, with_index
+from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -143,3 +144,11 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     run_dir.save(kept, rejects, stats)
     drops = ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())) or "none"
     logger.info("parse: kept %d of %d rows (dropped: %s) -> %s", n_kept, len(generated), drops, run_dir.dataset_path)
+
+
+class Parse(Stage):
+    """Splits each teacher answer into `problem` and `solution`."""
+
+    name = "parse"
+    version = 1
+    run = staticmethod(run)

@@ -29,6 +29,7 @@ from pathlib import Path
 from dataset_builder import prompts
 from dataset_builder.config import BuilderConfig
 from dataset_builder.runs import RunDir, write_json_atomic
+from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -658,4 +659,12 @@ def push(config: BuilderConfig, run_dir: RunDir) -> dict | None:
     return record
 
 
-post_complete = push
+class Publish(Stage):
+    """Writes the dataset in Hub layout with its card; pushes it to `push_to_hub` each time it is reached."""
+
+    name = "publish"
+    version = 1
+    run = staticmethod(run)
+
+    def reached(self, config: BuilderConfig, run_dir: RunDir) -> None:
+        push(config, run_dir)

@@ -31,6 +31,7 @@ from pathlib import Path
 from dataset_builder import languages as langs
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.runs import DropCounter, RunDir
+from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -549,3 +550,14 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir | None = None) 
     }
     run_dir.save(dataset, rejects_ds, stats)
     logger.info("seeds: %s; %d seeds -> %s", counter.summary(), len(dataset), run_dir.dataset_path)
+
+
+class Seeds(Stage):
+    """Samples one snippet per document of the corpus, per language quota."""
+
+    name = "seeds"
+    version = 1
+    run = staticmethod(run)
+
+    def fingerprint_inputs(self, config: BuilderConfig) -> dict:
+        return super().fingerprint_inputs(config) | {"corpus_signature": corpus_signature(config)}
