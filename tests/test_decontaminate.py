@@ -14,7 +14,7 @@ from dataset_builder.benchmarks import (
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.stages.decontaminate import ANCHOR_CHARS, WORD, Decontaminator, naive_first, row_text, run
 from dataset_builder.stages.parse import OUTPUT_COLUMNS
-from dataset_builder.runs import RunDir
+from dataset_builder.runs import DropCounter, RunDir
 
 MERGE = """```python
 def merge_intervals(intervals):
@@ -81,7 +81,7 @@ def decontaminate(tmp_path, pairs, **recipe):
     recipe.setdefault("benchmarks", ["humaneval"])
     config = BuilderConfig(output_dir=str(tmp_path), **recipe)
     upstream = RunDir(tmp_path, "parse", "fp")
-    upstream.save(rows_dataset(pairs), Dataset.from_dict({"reason": ["truncated"]}), {})
+    upstream.save(rows_dataset(pairs), Dataset.from_dict({"reason": ["truncated"]}), DropCounter())
     run_dir = RunDir(tmp_path, "decontaminate", "fp2")
     run_dir.prepare(config.to_dict(), {}, upstream)
     run(config, run_dir, upstream)

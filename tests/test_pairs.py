@@ -222,7 +222,7 @@ def test_stage_over_the_quickstart_corpus(tmp_path):
     pairs, rejects, stats = run_dir.load(), run_dir.load_rejects(), run_dir.stats()
 
     assert pairs.column_names == list(OUTPUT_COLUMNS)
-    assert len(pairs) == stats["rows"] > 20
+    assert len(pairs) == stats["kept"] > 20
     assert {"python", "rust", "java", "csharp"} <= set(pairs["lang"])
     seed_rows = {row["raw_index"]: row for row in seeds.load()}
     corpus = Path(resolve_corpus(config)[1])

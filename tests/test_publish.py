@@ -7,6 +7,7 @@ schema, so these tests do not depend on the earlier stages' code. Pushes go thro
 
 import json
 import logging
+from collections import Counter
 
 import pytest
 import yaml
@@ -14,7 +15,7 @@ import yaml
 from dataset_builder import prompts
 from dataset_builder.config import BuilderConfig
 from dataset_builder.pipeline import STAGES, stage_inputs
-from dataset_builder.runs import RunDir, fingerprint
+from dataset_builder.runs import DropCounter, RunDir, fingerprint
 from dataset_builder.stages import publish
 from dataset_builder.stages.parse import OUTPUT_COLUMNS
 from tests.conftest import HF_TEST_TOKEN
@@ -86,12 +87,20 @@ def make_chain(out, rows, config: BuilderConfig, stages=("seeds", "generate", "p
     n = len(rows)
     stats = {
         "seeds": {
+            "rows_in": n + 5,
+            "kept": n + 2,
+            "dropped": {"too_long": 3},
             "corpus": {"kind": "quickstart", "location": "quickstart"},
             "documents": {"kept": n + 2, "dropped": {"too_long": 3}, "seen": n + 5},
             "per_language": {"python": {"requested": 5, "selected": 5}, "rust": {"requested": 1, "selected": 1}},
-            "rows": n + 2,
         },
-        "generate": {"rows": n + 2, "teacher": "fake-teacher", "usage": {"prompt_tokens": 1234}},
+        "generate": {
+            "rows_in": n + 2,
+            "kept": n + 2,
+            "dropped": {},
+            "teacher": "fake-teacher",
+            "usage": {"prompt_tokens": 1234},
+        },
         "parse": {"rows_in": n + 2, "kept": n + 1, "dropped": {"truncated": 1}},
         "clean": {"rows_in": n + 1, "kept": n, "dropped": {"duplicate_seed": 1}},
         "decontaminate": {
@@ -113,7 +122,9 @@ def make_chain(out, rows, config: BuilderConfig, stages=("seeds", "generate", "p
         )
         run_dir.prepare(config.to_dict(), inputs, upstream)
         dataset = Dataset.from_dict({c: [r[c] for r in rows] for c in OUTPUT_COLUMNS}, features=_features())
-        run_dir.save(dataset, Dataset.from_dict({"raw_index": [], "reason": []}), stats[stage])
+        extras = dict(stats[stage])
+        counts = DropCounter(extras.pop("kept"), Counter(extras.pop("dropped")), extras.pop("rows_in"))
+        run_dir.save(dataset, Dataset.from_dict({"raw_index": [], "reason": []}), counts, **extras)
         upstream = run_dir
     return upstream
 

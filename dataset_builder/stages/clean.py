@@ -219,8 +219,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         "ngram": config.minhash_ngram,
         "threshold": config.minhash_threshold,
     }
-    stats = {"rows_in": len(parsed), **counter.as_dict(), "near_dedup": near or False}
-    run_dir.save(kept, rejects, stats)
+    run_dir.save(kept, rejects, counter, near_dedup=near or False)
     logger.info("clean: %s of %d rows -> %s", counter.summary(), len(parsed), run_dir.dataset_path)
 
 

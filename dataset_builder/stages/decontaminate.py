@@ -409,9 +409,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         counter.drop("contaminated")
         by_benchmark[match.benchmark][match.method] += 1
         removed.append((i, match))
-    stats = {
-        "rows_in": len(ds),
-        **counter.as_dict(),
+    extras = {
         "removed_by_benchmark": {name: dict(c) for name, c in sorted(by_benchmark.items())},
         "benchmarks": {b.name: b.summary() for b in benchmarks},
         "skipped_benchmarks": skipped,
@@ -420,13 +418,13 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         "seconds": {"index": round(t1 - t0, 3), "scan": round(t2 - t1, 3)},
         "report": "report.md",
     }
-    write_report(run_dir.path / "report.md", ds, removed, stats)
+    write_report(run_dir.path / "report.md", ds, removed, counter.counts() | extras)
     kept = ds.select([i for i, m in enumerate(matches) if m is None])
-    run_dir.save(kept, _rejects(ds, removed), stats)
+    run_dir.save(kept, _rejects(ds, removed), counter, **extras)
     logger.info(
         "decontaminate: %s; by benchmark %s; skipped %s -> %s",
         counter.summary(),
-        stats["removed_by_benchmark"] or "{}",
+        extras["removed_by_benchmark"] or "{}",
         skipped or "none",
         run_dir.dataset_path,
     )

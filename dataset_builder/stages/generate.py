@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataset_builder import prompts
 from dataset_builder.config import BuilderConfig
 from dataset_builder.journal import Journal
-from dataset_builder.runs import RunDir
+from dataset_builder.runs import DropCounter, RunDir
 from dataset_builder.stages.base import Stage
 from dataset_builder.teacher import get_backend
 from dataset_builder.teacher.base import Accounting, Request, TeacherError, TeacherSettings, estimate_tokens
@@ -226,8 +226,8 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         raise RuntimeError(f"journal {journal.path} does not cover the seeds exactly; delete it to start over.")
     dataset = concatenate_datasets([seeds, answers.remove_columns("raw_index")], axis=1)
     empty_rejects = Dataset.from_dict({"raw_index": [], "reason": []})
-    stats = {"rows": len(dataset), "teacher": teacher_name(config), "usage": accounting.as_dict()}
-    run_dir.save(dataset, empty_rejects, stats)
+    counts = DropCounter(kept=len(dataset))
+    run_dir.save(dataset, empty_rejects, counts, teacher=teacher_name(config), usage=accounting.as_dict())
     cost = accounting.cost
     logger.info(
         "generate: %d rows, %d prompt + %d completion tokens%s -> %s",

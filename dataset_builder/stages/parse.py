@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 
 from dataset_builder.config import BuilderConfig
-from dataset_builder.runs import RunDir, with_index
+from dataset_builder.runs import DropCounter, RunDir, with_index
 from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
@@ -128,22 +127,15 @@ def _parse_row(row: dict) -> dict:
 def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     generated = upstream.load()
     parsed = generated.map(_parse_row, desc="parse")
-    reasons = Counter(parsed["reason"])
+    counter = DropCounter.of_reasons(parsed["reason"])
     kept = parsed.filter(lambda r: r["reason"] is None, desc="parse: keep")
     rejects = parsed.filter(lambda r: r["reason"] is not None, desc="parse: rejects")
     rejects = rejects.remove_columns(["problem", "solution"])
     kept = kept.rename_column("system_fingerprint", "openai_fingerprint")
     kept = with_index(kept)
     kept = kept.select_columns(OUTPUT_COLUMNS)
-    n_kept = reasons.pop(None, 0)
-    stats = {
-        "rows_in": len(generated),
-        "kept": n_kept,
-        "dropped": dict(sorted(reasons.items())),
-    }
-    run_dir.save(kept, rejects, stats)
-    drops = ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())) or "none"
-    logger.info("parse: kept %d of %d rows (dropped: %s) -> %s", n_kept, len(generated), drops, run_dir.dataset_path)
+    run_dir.save(kept, rejects, counter)
+    logger.info("parse: %s of %d rows -> %s", counter.summary(), len(generated), run_dir.dataset_path)
 
 
 class Parse(Stage):
