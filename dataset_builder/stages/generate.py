@@ -64,6 +64,24 @@ def max_tokens(config: BuilderConfig) -> int:
     return config.max_tokens
 
 
+def teacher_settings(config: BuilderConfig, model: str, base_url: str | None) -> TeacherSettings:
+    """What the backend reads from the recipe, for the teacher at `model` and `base_url`."""
+    return TeacherSettings(
+        model=model,
+        base_url=base_url,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        concurrency=config.concurrency,
+        request_timeout=config.request_timeout,
+        max_retries=config.max_retries,
+        seed=config.seed,
+        chunk_size=config.vllm_chunk_size,
+        batch_completion_window=config.batch_completion_window,
+        batch_max_requests=config.batch_max_requests,
+        batch_poll_interval=config.batch_poll_interval,
+    )
+
+
 def build_requests(seeds, config: BuilderConfig, done: set[int]) -> Iterator[Request]:
     for row in seeds:
         if row["raw_index"] in done:
@@ -198,16 +216,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         logger.info("generate: %d rows answered before, %d to request", len(journal.done), pending_count)
         if pending_count:
             with teacher_endpoint(config, run_dir) as (model, base_url):
-                settings = TeacherSettings(
-                    model=model,
-                    base_url=base_url,
-                    temperature=config.temperature,
-                    top_p=config.top_p,
-                    concurrency=config.concurrency,
-                    request_timeout=config.request_timeout,
-                    max_retries=config.max_retries,
-                )
-                backend = get_backend(backend_name(config))(settings, config, run_dir)
+                backend = get_backend(backend_name(config))(teacher_settings(config, model, base_url), run_dir)
                 requests = build_requests(seeds, config, journal.done)
                 with tqdm(
                     total=len(seeds),

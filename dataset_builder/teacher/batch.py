@@ -242,7 +242,7 @@ class BatchTeacher(TeacherBackend):
             client.batches.create,
             input_file_id=entry["file_id"],
             endpoint=ENDPOINT,
-            completion_window=self.config.batch_completion_window,
+            completion_window=self.settings.batch_completion_window,
             metadata={"oss_instruct_run": self.run_dir.fingerprint, "input": name},
         )
         self._record(state, name, batch)
@@ -304,7 +304,7 @@ class BatchTeacher(TeacherBackend):
                 first = 1 + max((int(n[len("input-") : -len(".jsonl")]) for n in state["files"]), default=-1)
                 s = self.settings
                 written = write_input_files(
-                    new, self.folder, first, (s.model, s.temperature, s.top_p), self.config.batch_max_requests
+                    new, self.folder, first, (s.model, s.temperature, s.top_p), s.batch_max_requests
                 )
                 for name, rows in written.items():
                     state["files"][name] = {"rows": rows, "status": "written"}
@@ -361,7 +361,7 @@ class BatchTeacher(TeacherBackend):
                         failed_polls += 1
                         if failed_polls >= MAX_POLL_FAILURES:
                             raise
-                        logger.warning("%s; polling again in %g s", err, self.config.batch_poll_interval)
+                        logger.warning("%s; polling again in %g s", err, self.settings.batch_poll_interval)
                         break
                     failed_polls = 0
                     if batch.status != entry["status"]:
@@ -372,7 +372,7 @@ class BatchTeacher(TeacherBackend):
                     waiting.remove(name)
             self._show(state, waiting, accounting, progress)
             if waiting:
-                time.sleep(self.config.batch_poll_interval)
+                time.sleep(self.settings.batch_poll_interval)
         return failures
 
     def _show(self, state: dict, waiting: list[str], accounting: Accounting, progress) -> None:
