@@ -181,8 +181,3 @@ class RunDir:
         from datasets import load_from_disk
 
         return load_from_disk(str(self.dataset_path))
-
-    def load_rejects(self):
-        from datasets import load_from_disk
-
-        return load_from_disk(str(self.rejects_path))

@@ -4,6 +4,7 @@ from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.runs import DropCounter, RunDir
 from dataset_builder.stages.clean import ExactDedup, NearDedup, decide, normalize, run, shingles
 from dataset_builder.stages.parse import OUTPUT_COLUMNS
+from tests.helpers.runs import load_rejects
 
 PROBLEM = (
     "Write a function `moving_average(values, window)` that returns the list of averages of every run of "
@@ -72,7 +73,7 @@ def clean(tmp_path, rows, **config):
     run_dir = RunDir(tmp_path, "clean", "fp2")
     run_dir.prepare(cfg.to_dict(), {}, upstream)
     run(cfg, run_dir, upstream)
-    return run_dir.load(), run_dir.load_rejects(), run_dir.stats()
+    return run_dir.load(), load_rejects(run_dir), run_dir.stats()
 
 
 def reasons(rejects):

@@ -9,6 +9,7 @@ from dataset_builder.stages.pairs import OUTPUT_COLUMNS, mine_pairs, run
 from dataset_builder.pipeline import run_stage
 from dataset_builder.runs import RunDir
 from dataset_builder.stages.seeds import resolve_corpus
+from tests.helpers.runs import load_rejects
 
 PYTHON = textwrap.dedent(
     '''\
@@ -219,7 +220,7 @@ def test_stage_over_the_quickstart_corpus(tmp_path):
     run_dir = RunDir(tmp_path, "pairs", "fp")
     run_dir.prepare(config.to_dict(), {}, seeds)
     run(config, run_dir, seeds)
-    pairs, rejects, stats = run_dir.load(), run_dir.load_rejects(), run_dir.stats()
+    pairs, rejects, stats = run_dir.load(), load_rejects(run_dir), run_dir.stats()
 
     assert pairs.column_names == list(OUTPUT_COLUMNS)
     assert len(pairs) == stats["kept"] > 20

@@ -32,7 +32,6 @@ from dataset_builder.stages.base import Stage
 logger = logging.getLogger(__name__)
 
 EXACT_REASONS = ("identical", "duplicate_seed", "duplicate_problem", "duplicate_solution")
-REASONS = (*EXACT_REASONS, "near_duplicate")
 WORD = re.compile(r"\w+")
 BATCH_SIZE = 1_000
 

@@ -38,7 +38,6 @@ ENDPOINT = "/v1/chat/completions"
 MAX_FILE_BYTES = 190 * 1024 * 1024  # the Batch API takes input files up to 200 MB
 CUSTOM_ID_PREFIX = "row-"
 STATE_VERSION = 1
-ACTIVE = {"validating", "in_progress", "finalizing", "cancelling"}
 ENDED = {"completed", "failed", "expired", "cancelled"}
 RECENT_BATCHES = 100  # how far back a resumed run looks for a batch created just before a crash
 MAX_POLL_FAILURES = 10  # polls in a row that may fail (after the client's own retries) before the run stops
