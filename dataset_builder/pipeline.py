@@ -12,38 +12,43 @@ in two chains, or after a changed upstream, writes to a different folder.
 
 from __future__ import annotations
 
-import importlib
 import logging
 
-from dataset_builder.config import STAGE_FIELDS, BuilderConfig, ConfigError
+from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.runs import RunDir, fingerprint
+from dataset_builder.stages.analyze import Analyze
+from dataset_builder.stages.base import Stage
+from dataset_builder.stages.clean import Clean
+from dataset_builder.stages.decontaminate import Decontaminate
+from dataset_builder.stages.evol import Evol
+from dataset_builder.stages.generate import Generate
+from dataset_builder.stages.pairs import Pairs
+from dataset_builder.stages.parse import Parse
+from dataset_builder.stages.publish import Publish
+from dataset_builder.stages.seeds import Seeds
 
 logger = logging.getLogger(__name__)
 
+# Every stage by name (the CLI's commands, in this order); a stage module imports nothing heavy at import time.
+STAGES: dict[str, type[Stage]] = {
+    stage.name: stage for stage in (Seeds, Generate, Parse, Clean, Decontaminate, Analyze, Publish, Evol, Pairs)
+}
 CHAINS = {
     "oss_instruct": ("seeds", "generate", "parse", "clean", "decontaminate", "analyze", "publish"),
     "evol_instruct": ("evol", "decontaminate", "publish"),
     "direct": ("seeds", "pairs", "decontaminate", "publish"),
 }
-STAGES = tuple(dict.fromkeys(stage for chain in CHAINS.values() for stage in chain))
 
 
 def stage_inputs(stage: str, config: BuilderConfig) -> dict:
-    if stage == "generate":
-        from dataset_builder.stages.generate import fingerprint_inputs
-
-        return fingerprint_inputs(config)
-    inputs = {name: getattr(config, name) for name in STAGE_FIELDS[stage]}
-    if stage == "seeds":
-        from dataset_builder.stages.seeds import corpus_signature
-
-        inputs["corpus_signature"] = corpus_signature(config)
-    return inputs
+    """What the stage's fingerprint hashes for this recipe."""
+    return STAGES[stage]().fingerprint_inputs(config)
 
 
 def run_dir_for(stage: str, config: BuilderConfig, upstream: RunDir | None) -> tuple[RunDir, dict]:
     inputs = stage_inputs(stage, config)
-    return RunDir(config.output_dir, stage, fingerprint(stage, inputs, upstream and upstream.fingerprint)), inputs
+    fp = fingerprint(stage, STAGES[stage].version, inputs, upstream and upstream.fingerprint)
+    return RunDir(config.output_dir, stage, fp), inputs
 
 
 def chain_of(config: BuilderConfig) -> tuple[str, ...]:
@@ -60,13 +65,12 @@ def run_stage(stage: str, config: BuilderConfig) -> RunDir:
     index = chain.index(stage)
     upstream = run_stage(chain[index - 1], config) if index else None
     run_dir, inputs = run_dir_for(stage, config, upstream)
-    module = importlib.import_module(f"dataset_builder.stages.{stage}")
+    step = STAGES[stage]()
     if run_dir.is_complete():
         logger.info("%s: already complete in %s (nothing to do)", stage, run_dir.path)
     else:
         logger.info("%s: running in %s", stage, run_dir.path)
         run_dir.prepare(config.to_dict(), inputs, upstream)
-        module.run(config, run_dir, upstream)
-    if hasattr(module, "post_complete"):  # e.g. publish pushes a finished build to the Hub
-        module.post_complete(config, run_dir)
+        step.run(config, run_dir, upstream)
+    step.reached(config, run_dir)  # e.g. publish pushes a finished build to the Hub
     return run_dir

@@ -1,8 +1,9 @@
 """Run folders: every stage writes under `output_dir/<stage>/<fingerprint>/`.
 
 A run folder holds `dataset/` (the kept rows, `save_to_disk`), `rejects/` (dropped rows with a `reason` column),
-`config.json` (the recipe and the fingerprint inputs) and, written last and atomically, `stats.json`. A folder with
-`stats.json` is complete and running its stage again is a no-op.
+`config.json` (the recipe and the fingerprint inputs) and, written last and atomically, `stats.json`: `rows_in`,
+`kept` and `dropped` ({reason: rows}) for every stage, then the stage's own entries. A folder with `stats.json` is
+complete and running its stage again is a no-op.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import os
 import shutil
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,23 +22,11 @@ from dataset_builder import __version__
 
 logger = logging.getLogger(__name__)
 
-# Bump a stage's version when its code changes what it writes: old run folders are then not reused.
-STAGE_VERSIONS = {
-    "seeds": 1,
-    "generate": 1,
-    "parse": 1,
-    "clean": 1,
-    "decontaminate": 1,
-    "publish": 1,
-    "evol": 1,
-    "pairs": 1,
-    "analyze": 1,
-}
 
-
-def fingerprint(stage: str, inputs: dict, upstream: str | None) -> str:
+def fingerprint(stage: str, version: int, inputs: dict, upstream: str | None) -> str:
+    """The run folder name of a stage: a hash of its name, version, inputs and upstream's fingerprint."""
     payload = json.dumps(
-        {"stage": stage, "version": STAGE_VERSIONS[stage], "inputs": inputs, "upstream": upstream},
+        {"stage": stage, "version": version, "inputs": inputs, "upstream": upstream},
         sort_keys=True,
         default=str,
     )
@@ -45,10 +35,23 @@ def fingerprint(stage: str, inputs: dict, upstream: str | None) -> str:
 
 @dataclass
 class DropCounter:
-    """Counts rows kept and dropped per reason, like datatrove's filter stats."""
+    """Counts rows kept and dropped per reason, like datatrove's filter stats; every stage's stats.json starts with
+    them (`RunDir.save`)."""
 
     kept: int = 0
     dropped: Counter = field(default_factory=Counter)
+    rows_in: int | None = None  # rows read, when it is not kept + dropped (seeds: documents that missed the sample)
+
+    @classmethod
+    def of_reasons(cls, reasons: Iterable[str | None]) -> DropCounter:
+        """The counts of one reason per row, None for a kept row."""
+        counter = cls()
+        for reason in reasons:
+            if reason is None:
+                counter.keep()
+            else:
+                counter.drop(reason)
+        return counter
 
     def keep(self) -> None:
         self.kept += 1
@@ -58,6 +61,11 @@ class DropCounter:
 
     def as_dict(self) -> dict:
         return {"kept": self.kept, "dropped": dict(sorted(self.dropped.items()))}
+
+    def counts(self) -> dict:
+        """`rows_in`, `kept` and `dropped` ({reason: rows}): the top of every stage's stats.json."""
+        rows_in = self.kept + sum(self.dropped.values()) if self.rows_in is None else self.rows_in
+        return {"rows_in": rows_in, **self.as_dict()}
 
     def summary(self) -> str:
         drops = ", ".join(f"{k}={v}" for k, v in sorted(self.dropped.items())) or "none"
@@ -122,8 +130,12 @@ class RunDir:
             },
         )
 
-    def save(self, dataset, rejects, stats: dict) -> None:
-        """Write kept and rejected rows, then mark the run complete."""
+    def save(self, dataset, rejects, counts: DropCounter, **extras) -> None:
+        """Write kept and rejected rows, then mark the run complete with stats.json: the counts, then the stage's own
+        `extras` under their own keys."""
+        stats = counts.counts()
+        if stats.keys() & extras.keys():
+            raise ValueError(f"stage stats {sorted(stats.keys() & extras.keys())} would overwrite the counts")
         for ds, target in ((dataset, self.dataset_path), (rejects, self.rejects_path)):
             tmp = target.with_name(target.name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
@@ -131,7 +143,7 @@ class RunDir:
             ds.save_to_disk(str(tmp), num_shards=1 if len(ds) == 0 else None)
             shutil.rmtree(target, ignore_errors=True)
             os.replace(tmp, target)
-        write_json_atomic(self.stats_path, stats)
+        write_json_atomic(self.stats_path, stats | extras)
 
     @classmethod
     def at(cls, path: str | Path) -> RunDir:
@@ -169,8 +181,3 @@ class RunDir:
         from datasets import load_from_disk
 
         return load_from_disk(str(self.dataset_path))
-
-    def load_rejects(self):
-        from datasets import load_from_disk
-
-        return load_from_disk(str(self.rejects_path))

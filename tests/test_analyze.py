@@ -8,7 +8,7 @@ import pytest
 from datasets import Dataset
 
 from dataset_builder import analysis, figures
-from dataset_builder.runs import RunDir
+from dataset_builder.runs import DropCounter, RunDir
 from dataset_builder.stages import analyze
 
 TOPICS = [
@@ -169,7 +169,7 @@ def test_write_figures_pngs_numbers_and_card(tmp_path, rows):
 def test_run_writes_figures_beside_the_rows(tmp_path, rows):
     upstream = RunDir(tmp_path, "decontaminate", "up")
     upstream.prepare({}, {}, None)
-    upstream.save(rows, rows.select([]), {})
+    upstream.save(rows, rows.select([]), DropCounter())
     config = SimpleNamespace(
         analyze_tokenizer=whitespace_tokenizer, analyze_embedding_model=fake_encode, dataset_name="toy", seed=0
     )
@@ -186,8 +186,8 @@ def test_run_writes_figures_beside_the_rows(tmp_path, rows):
 def test_no_rows_no_figures(tmp_path):
     upstream = RunDir(tmp_path, "decontaminate", "fp")
     rows = Dataset.from_dict({"problem": [], "solution": [], "lang": []})
-    upstream.save(rows, rows, {})
+    upstream.save(rows, rows, DropCounter())
     run_dir = RunDir(tmp_path, "analyze", "fp2")
     analyze.run(SimpleNamespace(), run_dir, upstream)
-    assert run_dir.stats() == {"rows": 0, "figures": {}, "analysis": None}
+    assert run_dir.stats() == {"rows_in": 0, "kept": 0, "dropped": {}, "figures": {}, "analysis": None}
     assert not (run_dir.path / "figures").exists()

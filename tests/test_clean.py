@@ -1,9 +1,10 @@
 import pytest
 
 from dataset_builder.config import BuilderConfig, ConfigError
-from dataset_builder.runs import RunDir
+from dataset_builder.runs import DropCounter, RunDir
 from dataset_builder.stages.clean import ExactDedup, NearDedup, decide, normalize, run, shingles
 from dataset_builder.stages.parse import OUTPUT_COLUMNS
+from tests.helpers.runs import load_rejects
 
 PROBLEM = (
     "Write a function `moving_average(values, window)` that returns the list of averages of every run of "
@@ -67,12 +68,12 @@ def clean(tmp_path, rows, **config):
     )
     ds = Dataset.from_dict({name: [r[name] for r in rows] for name in OUTPUT_COLUMNS}, features=features)
     upstream = RunDir(tmp_path, "parse", "fp")
-    upstream.save(ds, Dataset.from_dict({"reason": []}), {})
+    upstream.save(ds, Dataset.from_dict({"reason": []}), DropCounter())
     cfg = BuilderConfig(output_dir=str(tmp_path), **config)
     run_dir = RunDir(tmp_path, "clean", "fp2")
     run_dir.prepare(cfg.to_dict(), {}, upstream)
     run(cfg, run_dir, upstream)
-    return run_dir.load(), run_dir.load_rejects(), run_dir.stats()
+    return run_dir.load(), load_rejects(run_dir), run_dir.stats()
 
 
 def reasons(rejects):

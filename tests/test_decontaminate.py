@@ -13,10 +13,11 @@ from dataset_builder.benchmarks import (
     read_local,
 )
 from dataset_builder.config import BuilderConfig, ConfigError
-from dataset_builder.runs import RunDir
+from dataset_builder.runs import DropCounter, RunDir
 from dataset_builder.stages.decontaminate import row_text, run
 from dataset_builder.stages.parse import OUTPUT_COLUMNS
 from tests.helpers.decontamination import naive_first
+from tests.helpers.runs import load_rejects
 
 MERGE = """```python
 def merge_intervals(intervals):
@@ -83,7 +84,7 @@ def decontaminate(tmp_path, pairs, **recipe):
     recipe.setdefault("benchmarks", ["humaneval"])
     config = BuilderConfig(output_dir=str(tmp_path), **recipe)
     upstream = RunDir(tmp_path, "parse", "fp")
-    upstream.save(rows_dataset(pairs), Dataset.from_dict({"reason": ["truncated"]}), {})
+    upstream.save(rows_dataset(pairs), Dataset.from_dict({"reason": ["truncated"]}), DropCounter())
     run_dir = RunDir(tmp_path, "decontaminate", "fp2")
     run_dir.prepare(config.to_dict(), {}, upstream)
     run(config, run_dir, upstream)
@@ -100,7 +101,7 @@ def test_planted_humaneval_strings_are_caught_with_their_task_id(tmp_path, human
         (CLEAN[2][0], "# " + doc163.upper()),  # case does not matter
     ]
     run_dir = decontaminate(tmp_path, [CLEAN[0], planted[0], CLEAN[1], planted[1], CLEAN[2], planted[2]])
-    kept, rejects, stats = run_dir.load(), run_dir.load_rejects(), run_dir.stats()
+    kept, rejects, stats = run_dir.load(), load_rejects(run_dir), run_dir.stats()
     assert kept["problem"] == [p for p, _ in CLEAN]
     assert rejects["index"] == [1, 3, 5]
     assert rejects["task_id"] == ["HumanEval/0", "HumanEval/10", "HumanEval/163"]
@@ -173,7 +174,7 @@ def test_ngram_mode_catches_a_near_copy_the_substring_test_misses(tmp_path, huma
     plain = decontaminate(tmp_path / "plain", pairs)
     assert len(plain.load()) == 4
     run_dir = decontaminate(tmp_path / "ngram", pairs, decontamination_ngram=10)
-    rejects = run_dir.load_rejects()
+    rejects = load_rejects(run_dir)
     assert len(run_dir.load()) == 3
     assert rejects["task_id"] == ["HumanEval/129"] and rejects["method"] == ["ngram"]
     assert len(rejects["matched"][0].split()) == 10 and rejects["matched"][0] in " ".join(WORD.findall(doc.lower()))
@@ -213,7 +214,7 @@ def test_local_jsonl_source(tmp_path):
         (tasks[2]["text"], "def is_even(n):\n    return n % 2 == 0\n"),  # task 600 is not a test task
     ]
     run_dir = decontaminate(tmp_path / "out", pairs, benchmarks=["mbpp"], benchmark_sources={"mbpp": str(path)})
-    rejects, stats = run_dir.load_rejects(), run_dir.stats()
+    rejects, stats = load_rejects(run_dir), run_dir.stats()
     assert rejects["task_id"] == ["12"] and rejects["benchmark"] == ["mbpp"]
     assert len(run_dir.load()) == 4
     info = stats["benchmarks"]["mbpp"]

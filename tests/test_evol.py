@@ -5,6 +5,7 @@ import pytest
 from dataset_builder.cli import parse_config
 from dataset_builder.config import ConfigError
 from dataset_builder.pipeline import run_stage
+from tests.helpers.runs import load_rejects
 
 
 def evol_file(tmp_path, rows):
@@ -36,7 +37,7 @@ def test_evol_rows_map_to_instruction_response(tmp_path):
         {"raw_index": 3, "index": 1, "instruction": "Reverse a list.", "response": "xs[::-1]"},
     ]
     assert run.stats()["dropped"] == {"empty_instruction": 1, "empty_response": 1}
-    assert sorted(run.load_rejects()["reason"]) == ["empty_instruction", "empty_response"]
+    assert sorted(load_rejects(run)["reason"]) == ["empty_instruction", "empty_response"]
 
 
 def test_evol_missing_columns_are_named(tmp_path):

@@ -12,6 +12,7 @@ from dataset_builder.cli import main, parse_config
 from dataset_builder.pipeline import run_stage
 from dataset_builder.teacher.base import TeacherError
 from tests.conftest import teacher_argv, write_corpus
+from tests.helpers.runs import load_rejects
 from tests.helpers.teacher_server import TeacherServer
 
 
@@ -37,7 +38,7 @@ def test_build_happy_path_matches_paper_request(tmp_path, api_env, teacher):
     # the API seed is 976 + raw_index, one request per row
     assert dict(teacher.attempts) == {i: 1 for i in range(12)}
     generated = run_stage("generate", config).load()
-    assert len(run_stage("generate", config).load_rejects()) == 0
+    assert len(load_rejects(run_stage("generate", config))) == 0
     assert all(t > 0 for t in generated["prompt_tokens"])
     assert set(generated["finish_reason"]) == {"stop"}
     assert all(lat is not None and lat >= 0 for lat in generated["latency_s"])

@@ -2,7 +2,6 @@
 
 import pytest
 
-from dataset_builder.config import BuilderConfig
 from dataset_builder.prompts import messages
 from dataset_builder.runs import RunDir
 from dataset_builder.stages.parse import _parse_row
@@ -38,7 +37,7 @@ def _teacher(tmp_path, model: str, base_url: str) -> GuidedLocalTeacher:
         request_timeout=120,
         max_retries=0,
     )
-    return GuidedLocalTeacher(settings, BuilderConfig(), RunDir(tmp_path, "generate", "fp"))
+    return GuidedLocalTeacher(settings, RunDir(tmp_path, "generate", "fp"))
 
 
 def _requests(max_tokens: int) -> list[Request]:

@@ -10,6 +10,7 @@ from dataset_builder.function_pairs import mine_pairs
 from dataset_builder.pipeline import run_stage
 from dataset_builder.runs import RunDir
 from dataset_builder.stages.pairs import OUTPUT_COLUMNS, run
+from tests.helpers.runs import load_rejects
 
 PYTHON = textwrap.dedent(
     '''\
@@ -220,10 +221,10 @@ def test_stage_over_the_quickstart_corpus(tmp_path):
     run_dir = RunDir(tmp_path, "pairs", "fp")
     run_dir.prepare(config.to_dict(), {}, seeds)
     run(config, run_dir, seeds)
-    pairs, rejects, stats = run_dir.load(), run_dir.load_rejects(), run_dir.stats()
+    pairs, rejects, stats = run_dir.load(), load_rejects(run_dir), run_dir.stats()
 
     assert pairs.column_names == list(OUTPUT_COLUMNS)
-    assert len(pairs) == stats["rows"] > 20
+    assert len(pairs) == stats["kept"] > 20
     assert {"python", "rust", "java", "csharp"} <= set(pairs["lang"])
     seed_rows = {row["raw_index"]: row for row in seeds.load()}
     corpus = Path(resolve_corpus(config)[1])

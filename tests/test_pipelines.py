@@ -10,6 +10,7 @@ from dataset_builder.cli import main, parse_config
 from dataset_builder.pipeline import CHAINS, run_stage
 from dataset_builder.runs import RunDir
 from tests.conftest import teacher_argv
+from tests.helpers.runs import load_rejects
 from tests.helpers.teacher_server import TeacherServer
 
 OFFLINE = ["--benchmarks", "humaneval", "--skip_benchmarks", "mbpp", "apps", "ds1000", "gsm8k"]
@@ -62,7 +63,7 @@ def test_contaminated_rows_are_removed_in_the_chain(tmp_path, api_env, monkeypat
         config = parse_config(oss_argv(tmp_path, server))
         run = run_stage("decontaminate", config)
     assert len(run.load()) == 7
-    rejects = run.load_rejects()
+    rejects = load_rejects(run)
     assert rejects["raw_index"] == [3]
     assert rejects["benchmark"] == ["humaneval"] and rejects["task_id"] == ["HumanEval/0"]
 
@@ -102,7 +103,7 @@ def test_evol_pipeline_end_to_end(tmp_path):
     assert ds.column_names == ["raw_index", "index", "instruction", "response"]
     assert ds["raw_index"] == [0, 1, 2, 3, 5]
     (decon,) = (tmp_path / "out" / "decontaminate").glob("*")
-    assert RunDir.at(decon).load_rejects()["task_id"] == ["HumanEval/2"]
+    assert load_rejects(RunDir.at(decon))["task_id"] == ["HumanEval/2"]
 
 
 def test_direct_pipeline_on_the_bundled_corpus(tmp_path):

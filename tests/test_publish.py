@@ -7,16 +7,17 @@ schema, so these tests do not depend on the earlier stages' code. Pushes go thro
 
 import json
 import logging
+from collections import Counter
 
 import pytest
 import yaml
 
 from dataset_builder import hub_layout, prompts
-from dataset_builder.config import STAGE_FIELDS, BuilderConfig, ConfigError
+from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.hub_push import PublishError, push
-from dataset_builder.runs import RunDir, fingerprint
+from dataset_builder.pipeline import STAGES, stage_inputs
+from dataset_builder.runs import DropCounter, RunDir, fingerprint
 from dataset_builder.stages import publish
-from dataset_builder.stages.generate import fingerprint_inputs
 from dataset_builder.stages.parse import OUTPUT_COLUMNS
 from dataset_builder.variants import VARIANTS, is_noisy
 from tests.conftest import HF_TEST_TOKEN
@@ -90,12 +91,20 @@ def make_chain(out, rows, config: BuilderConfig, stages=("seeds", "generate", "p
     n = len(rows)
     stats = {
         "seeds": {
+            "rows_in": n + 5,
+            "kept": n + 2,
+            "dropped": {"too_long": 3},
             "corpus": {"kind": "quickstart", "location": "quickstart"},
             "documents": {"kept": n + 2, "dropped": {"too_long": 3}, "seen": n + 5},
             "per_language": {"python": {"requested": 5, "selected": 5}, "rust": {"requested": 1, "selected": 1}},
-            "rows": n + 2,
         },
-        "generate": {"rows": n + 2, "teacher": "fake-teacher", "usage": {"prompt_tokens": 1234}},
+        "generate": {
+            "rows_in": n + 2,
+            "kept": n + 2,
+            "dropped": {},
+            "teacher": "fake-teacher",
+            "usage": {"prompt_tokens": 1234},
+        },
         "parse": {"rows_in": n + 2, "kept": n + 1, "dropped": {"truncated": 1}},
         "clean": {"rows_in": n + 1, "kept": n, "dropped": {"duplicate_seed": 1}},
         "decontaminate": {
@@ -111,22 +120,25 @@ def make_chain(out, rows, config: BuilderConfig, stages=("seeds", "generate", "p
     }
     upstream = None
     for stage in stages:
-        inputs = (
-            fingerprint_inputs(config) if stage == "generate" else {k: getattr(config, k) for k in STAGE_FIELDS[stage]}
+        inputs = stage_inputs(stage, config) | {"rows": [r["problem"] for r in rows]}
+        run_dir = RunDir(
+            out, stage, fingerprint(stage, STAGES[stage].version, inputs, upstream and upstream.fingerprint)
         )
-        inputs = inputs | {"rows": [r["problem"] for r in rows]}
-        run_dir = RunDir(out, stage, fingerprint(stage, inputs, upstream and upstream.fingerprint))
         run_dir.prepare(config.to_dict(), inputs, upstream)
         dataset = Dataset.from_dict({c: [r[c] for r in rows] for c in OUTPUT_COLUMNS}, features=_features())
-        run_dir.save(dataset, Dataset.from_dict({"raw_index": [], "reason": []}), stats[stage])
+        extras = dict(stats[stage])
+        counts = DropCounter(extras.pop("kept"), Counter(extras.pop("dropped")), extras.pop("rows_in"))
+        run_dir.save(dataset, Dataset.from_dict({"raw_index": [], "reason": []}), counts, **extras)
         upstream = run_dir
     return upstream
 
 
 def build(config: BuilderConfig, upstream: RunDir) -> RunDir:
-    """What the pipeline does for the publish stage: build unless complete, then push (the post-complete hook)."""
-    inputs = {k: getattr(config, k) for k in STAGE_FIELDS["publish"]}
-    run_dir = RunDir(config.output_dir, "publish", fingerprint("publish", inputs, upstream.fingerprint))
+    """What the pipeline does for the publish stage: build unless complete, then push (the `reached` hook)."""
+    inputs = stage_inputs("publish", config)
+    run_dir = RunDir(
+        config.output_dir, "publish", fingerprint("publish", STAGES["publish"].version, inputs, upstream.fingerprint)
+    )
     if not run_dir.is_complete():
         run_dir.prepare(config.to_dict(), inputs, upstream)
         publish.run(config, run_dir, upstream)
@@ -348,8 +360,10 @@ def test_figures_of_the_analyze_stage_are_in_the_card(tmp_path):
 def test_no_rows_publishes_nothing_and_says_so(tmp_path, caplog):
     config = make_config(tmp_path, push_to_hub=REPO)
     upstream = make_chain(tmp_path, [], config)
-    inputs = {k: getattr(config, k) for k in STAGE_FIELDS["publish"]}
-    run_dir = RunDir(config.output_dir, "publish", fingerprint("publish", inputs, upstream.fingerprint))
+    inputs = stage_inputs("publish", config)
+    run_dir = RunDir(
+        config.output_dir, "publish", fingerprint("publish", STAGES["publish"].version, inputs, upstream.fingerprint)
+    )
     run_dir.prepare(config.to_dict(), inputs, upstream)
     with caplog.at_level(logging.WARNING):
         publish.run(config, run_dir, upstream)

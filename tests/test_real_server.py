@@ -9,6 +9,7 @@ from dataset_builder.cli import main, parse_config
 from dataset_builder.pipeline import run_stage
 from dataset_builder.teacher.local_server import serve
 from tests.conftest import write_corpus
+from tests.helpers.runs import load_rejects
 from tests.helpers.tiny_model import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,8 +54,8 @@ def test_build_against_transformers_serve(tmp_path, monkeypatch, tiny_server):
     # A random tiny model writes no sections: every row is rejected with a reason, none is lost.
     stats = parsed.stats()
     assert stats["kept"] + sum(stats["dropped"].values()) == 6
-    assert len(parsed.load()) + len(parsed.load_rejects()) == 6
-    assert set(parsed.load_rejects()["reason"]) <= {"truncated", "no_sections", "missing_solution_section"}
+    assert len(parsed.load()) + len(load_rejects(parsed)) == 6
+    assert set(load_rejects(parsed)["reason"]) <= {"truncated", "no_sections", "missing_solution_section"}
     # greedy + per-row seed: a second run in another folder asks again and gets the same answers
     again = parse_config(["--output_dir", str(tmp_path / "again")] + _same(config))
     assert run_stage("generate", again).load()["response"] == generated["response"]

@@ -8,6 +8,7 @@ from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.documents import check_document, extract_snippet
 from dataset_builder.pipeline import run_stage
 from tests.conftest import write_corpus
+from tests.helpers.runs import load_rejects
 
 
 def seeds_of(tmp_path, **kwargs):
@@ -91,7 +92,7 @@ def test_bad_documents_are_skipped_and_counted(tmp_path):
         "unreadable": 1,
     }
     assert docs["skipped_before_reading"] == {"unknown_extension": 3}  # LICENSE, notes.xyz, image.png
-    rejects = run.load_rejects()
+    rejects = load_rejects(run)
     assert sorted(zip(rejects["path"], rejects["reason"], strict=True)) == sorted(
         [
             ("binary.py", "binary"),

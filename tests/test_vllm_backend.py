@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from dataset_builder.config import BuilderConfig
 from dataset_builder.runs import RunDir
 from dataset_builder.teacher.base import Request, TeacherError, TeacherSettings
 from dataset_builder.teacher.vllm_backend import VLLMTeacher
@@ -70,9 +69,10 @@ def _backend(tmp_path, chunk_size=2, top_p=None):
         concurrency=1,
         request_timeout=1.0,
         max_retries=0,
+        seed=976,
+        chunk_size=chunk_size,
     )
-    config = BuilderConfig(vllm_chunk_size=chunk_size, seed=976)
-    return VLLMTeacher(settings, config, RunDir(tmp_path, "generate", "fp"))
+    return VLLMTeacher(settings, RunDir(tmp_path, "generate", "fp"))
 
 
 def _requests(indices):

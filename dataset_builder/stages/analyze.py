@@ -26,7 +26,8 @@ from pathlib import Path
 
 from dataset_builder.analysis import PACKAGED_MINILM, load_rows
 from dataset_builder.figures import DEFAULT_MAX_ROWS, card_section, write_figures
-from dataset_builder.runs import RunDir
+from dataset_builder.runs import DropCounter, RunDir
+from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def run(config, run_dir: RunDir, upstream: RunDir) -> None:
     rows = upstream.load()
     if len(rows) == 0:  # nothing to draw: pass the (empty) rows on and say so
         logger.warning("analyze: no rows to analyze; no figures")
-        run_dir.save(rows, rows.select([]), {"rows": 0, "figures": {}, "analysis": None})
+        run_dir.save(rows, rows.select([]), DropCounter(), figures={}, analysis=None)
         return
     compare = getattr(config, "analyze_compare", None) or {}
     paths = analyze(
@@ -69,9 +70,14 @@ def run(config, run_dir: RunDir, upstream: RunDir) -> None:
         **_settings(config),
     )
     analysis = json.loads(paths["analysis"].read_text())
-    run_dir.save(
-        rows,
-        rows.select([]),
-        {"rows": len(rows), "figures": {k: str(p) for k, p in paths.items()}, "analysis": analysis},
-    )
+    figures = {k: str(p) for k, p in paths.items()}
+    run_dir.save(rows, rows.select([]), DropCounter(kept=len(rows)), figures=figures, analysis=analysis)
     logger.info("analyze: %d rows -> %s", len(rows), run_dir.path / "figures")
+
+
+class Analyze(Stage):
+    """Draws the dataset's figures; the rows pass through unchanged."""
+
+    name = "analyze"
+    version = 1
+    run = staticmethod(run)

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.runs import DropCounter, RunDir, with_index
+from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
 
 EXACT_REASONS = ("identical", "duplicate_seed", "duplicate_problem", "duplicate_solution")
-REASONS = (*EXACT_REASONS, "near_duplicate")
 WORD = re.compile(r"\w+")
 BATCH_SIZE = 1_000
 
@@ -218,6 +218,13 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         "ngram": config.minhash_ngram,
         "threshold": config.minhash_threshold,
     }
-    stats = {"rows_in": len(parsed), **counter.as_dict(), "near_dedup": near or False}
-    run_dir.save(kept, rejects, stats)
+    run_dir.save(kept, rejects, counter, near_dedup=near or False)
     logger.info("clean: %s of %d rows -> %s", counter.summary(), len(parsed), run_dir.dataset_path)
+
+
+class Clean(Stage):
+    """Drops duplicate rows (exact; near-duplicates with `near_dedup`); noisy rows are kept."""
+
+    name = "clean"
+    version = 1
+    run = staticmethod(run)

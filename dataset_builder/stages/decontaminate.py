@@ -28,6 +28,7 @@ from dataset_builder.benchmark_index import Decontaminator, Match, truncate
 from dataset_builder.benchmarks import load_benchmarks
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.runs import DropCounter, RunDir
+from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -132,9 +133,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         counter.drop("contaminated")
         by_benchmark[match.benchmark][match.method] += 1
         removed.append((i, match))
-    stats = {
-        "rows_in": len(ds),
-        **counter.as_dict(),
+    extras = {
         "removed_by_benchmark": {name: dict(c) for name, c in sorted(by_benchmark.items())},
         "benchmarks": {b.name: b.summary() for b in benchmarks},
         "skipped_benchmarks": skipped,
@@ -143,13 +142,21 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         "seconds": {"index": round(t1 - t0, 3), "scan": round(t2 - t1, 3)},
         "report": "report.md",
     }
-    write_report(run_dir.path / "report.md", ds, removed, stats)
+    write_report(run_dir.path / "report.md", ds, removed, counter.counts() | extras)
     kept = ds.select([i for i, m in enumerate(matches) if m is None])
-    run_dir.save(kept, _rejects(ds, removed), stats)
+    run_dir.save(kept, _rejects(ds, removed), counter, **extras)
     logger.info(
         "decontaminate: %s; by benchmark %s; skipped %s -> %s",
         counter.summary(),
-        stats["removed_by_benchmark"] or "{}",
+        extras["removed_by_benchmark"] or "{}",
         skipped or "none",
         run_dir.dataset_path,
     )
+
+
+class Decontaminate(Stage):
+    """Drops rows that contain a benchmark string (or share an n-gram with one)."""
+
+    name = "decontaminate"
+    version = 1
+    run = staticmethod(run)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-from collections import Counter
 
 from dataset_builder.config import BuilderConfig, ConfigError
-from dataset_builder.runs import RunDir, with_index
+from dataset_builder.runs import DropCounter, RunDir, with_index
+from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -60,16 +60,18 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir | None = None) 
         remove_columns=source.column_names,
         desc="evol: map to instruction/response",
     )
-    reasons = Counter(mapped["reason"])
+    counter = DropCounter.of_reasons(mapped["reason"])
     kept = mapped.filter(lambda r: r["reason"] is None, desc="evol: keep").remove_columns("reason")
     rejects = mapped.filter(lambda r: r["reason"] is not None, desc="evol: rejects")
     kept = with_index(kept).select_columns(COLUMNS)
-    n_kept = reasons.pop(None, 0)
-    stats = {
-        "source": {"dataset": config.evol_dataset, "revision": config.evol_revision, "split": config.evol_split},
-        "rows_in": len(source),
-        "kept": n_kept,
-        "dropped": dict(sorted(reasons.items())),
-    }
-    run_dir.save(kept, rejects, stats)
-    logger.info("evol: kept %d of %d rows -> %s", n_kept, len(source), run_dir.dataset_path)
+    source_info = {"dataset": config.evol_dataset, "revision": config.evol_revision, "split": config.evol_split}
+    run_dir.save(kept, rejects, counter, source=source_info)
+    logger.info("evol: %s of %d rows -> %s", counter.summary(), len(source), run_dir.dataset_path)
+
+
+class Evol(Stage):
+    """Maps the Evol-Instruct data to `instruction, response`, dropping empty rows."""
+
+    name = "evol"
+    version = 1
+    run = staticmethod(run)

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 
 from dataset_builder import prompts
 from dataset_builder.config import BuilderConfig
-from dataset_builder.runs import RunDir
+from dataset_builder.runs import DropCounter, RunDir
+from dataset_builder.stages.base import Stage
 from dataset_builder.teacher import get_backend
 from dataset_builder.teacher.base import Accounting, Request, TeacherError, TeacherSettings, estimate_tokens
 from dataset_builder.teacher.pricing import Prices
@@ -63,17 +64,22 @@ def max_tokens(config: BuilderConfig) -> int:
     return config.max_tokens
 
 
-def fingerprint_inputs(config: BuilderConfig) -> dict:
-    return {
-        "teacher_model": teacher_name(config),
-        "temperature": config.temperature,
-        "top_p": config.top_p,
-        "max_tokens": max_tokens(config),
-        "teacher_context_length": config.teacher_context_length,
-        "seed": config.seed,
-        "system_prompt": prompts.SYSTEM,
-        "user_template": prompts.USER_TEMPLATE,
-    }
+def teacher_settings(config: BuilderConfig, model: str, base_url: str | None) -> TeacherSettings:
+    """What the backend reads from the recipe, for the teacher at `model` and `base_url`."""
+    return TeacherSettings(
+        model=model,
+        base_url=base_url,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        concurrency=config.concurrency,
+        request_timeout=config.request_timeout,
+        max_retries=config.max_retries,
+        seed=config.seed,
+        chunk_size=config.vllm_chunk_size,
+        batch_completion_window=config.batch_completion_window,
+        batch_max_requests=config.batch_max_requests,
+        batch_poll_interval=config.batch_poll_interval,
+    )
 
 
 def build_requests(seeds, config: BuilderConfig, done: set[int]) -> Iterator[Request]:
@@ -210,16 +216,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         logger.info("generate: %d rows answered before, %d to request", len(journal.done), pending_count)
         if pending_count:
             with teacher_endpoint(config, run_dir) as (model, base_url):
-                settings = TeacherSettings(
-                    model=model,
-                    base_url=base_url,
-                    temperature=config.temperature,
-                    top_p=config.top_p,
-                    concurrency=config.concurrency,
-                    request_timeout=config.request_timeout,
-                    max_retries=config.max_retries,
-                )
-                backend = get_backend(backend_name(config))(settings, config, run_dir)
+                backend = get_backend(backend_name(config))(teacher_settings(config, model, base_url), run_dir)
                 requests = build_requests(seeds, config, journal.done)
                 with tqdm(
                     total=len(seeds),
@@ -238,8 +235,8 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         raise RuntimeError(f"journal {journal.path} does not cover the seeds exactly; delete it to start over.")
     dataset = concatenate_datasets([seeds, answers.remove_columns("raw_index")], axis=1)
     empty_rejects = Dataset.from_dict({"raw_index": [], "reason": []})
-    stats = {"rows": len(dataset), "teacher": teacher_name(config), "usage": accounting.as_dict()}
-    run_dir.save(dataset, empty_rejects, stats)
+    counts = DropCounter(kept=len(dataset))
+    run_dir.save(dataset, empty_rejects, counts, teacher=teacher_name(config), usage=accounting.as_dict())
     cost = accounting.cost
     logger.info(
         "generate: %d rows, %d prompt + %d completion tokens%s -> %s",
@@ -249,3 +246,19 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         "" if cost is None else f", ${cost:.4f}",
         run_dir.dataset_path,
     )
+
+
+class Generate(Stage):
+    """Asks the teacher for a problem and solution per seed, resumably."""
+
+    name = "generate"
+    version = 1
+    run = staticmethod(run)
+
+    def fingerprint_inputs(self, config: BuilderConfig) -> dict:
+        return super().fingerprint_inputs(config) | {
+            "teacher_model": teacher_name(config),
+            "max_tokens": max_tokens(config),
+            "system_prompt": prompts.SYSTEM,
+            "user_template": prompts.USER_TEMPLATE,
+        }

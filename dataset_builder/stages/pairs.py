@@ -21,6 +21,7 @@ from pathlib import Path
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.function_pairs import BRACE_LANGUAGES, mine_pairs
 from dataset_builder.runs import DropCounter, RunDir
+from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -147,20 +148,32 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     docs = Dataset.from_dict({k: [r[k] for r in doc_rejects] for k in REJECT_COLUMNS}, features=reject_features)
     rejects = concatenate_datasets([docs, duplicates.cast(reject_features)])
 
-    stats = {
-        "documents": {"seen": len(seeds), **documents.as_dict()},
-        "pairs": pairs.as_dict(),
-        "overlapping_seed": sum(dataset["overlaps_seed"]),
-        "rows": len(dataset),
-        "per_language": dict(sorted(Counter(dataset["lang"]).items())),
-    }
-    run_dir.save(dataset, rejects, stats)
+    # rows in: the seed documents; rows out: the pairs; dropped: documents and duplicate pairs, as in rejects/
+    counts = DropCounter(kept=len(dataset), dropped=documents.dropped + pairs.dropped, rows_in=len(seeds))
+    overlapping = sum(dataset["overlaps_seed"])
+    run_dir.save(
+        dataset,
+        rejects,
+        counts,
+        documents={"seen": len(seeds), **documents.as_dict()},
+        pairs=pairs.as_dict(),
+        overlapping_seed=overlapping,
+        per_language=dict(sorted(Counter(dataset["lang"]).items())),
+    )
     shutil.rmtree(cache, ignore_errors=True)
     logger.info(
         "pairs: %d pairs (%d overlapping a seed) from %s documents; %s -> %s",
         len(dataset),
-        stats["overlapping_seed"],
+        overlapping,
         documents.summary(),
         pairs.summary(),
         run_dir.dataset_path,
     )
+
+
+class Pairs(Stage):
+    """Mines comment-function pairs from the seeds' documents (the paper's Table 6)."""
+
+    name = "pairs"
+    version = 1
+    run = staticmethod(run)

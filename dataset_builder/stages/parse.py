@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter
 
 from dataset_builder.config import BuilderConfig
-from dataset_builder.runs import RunDir, with_index
+from dataset_builder.runs import DropCounter, RunDir, with_index
+from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -195,28 +195,28 @@ def _parse_row(row: dict) -> dict:
 def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     generated = upstream.load()
     parsed = generated.map(_parse_row, desc="parse").map(_flags, desc="parse: flags")
-    reasons = Counter(parsed["reason"])
+    counter = DropCounter.of_reasons(parsed["reason"])
     kept = parsed.filter(lambda r: r["reason"] is None, desc="parse: keep")
     rejects = parsed.filter(lambda r: r["reason"] is not None, desc="parse: rejects")
     rejects = rejects.remove_columns(["problem", "solution", "solution_fence_closed"])
     kept = kept.rename_column("system_fingerprint", "openai_fingerprint")
     kept = with_index(kept)
     kept = kept.select_columns(OUTPUT_COLUMNS)
-    n_kept = reasons.pop(None, 0)
     unclosed = sum(not closed for closed in kept["solution_fence_closed"])
-    stats = {
-        "rows_in": len(generated),
-        "kept": n_kept,
-        "dropped": dict(sorted(reasons.items())),
-        "flags": {"unclosed_solution_fence": unclosed},
-    }
-    run_dir.save(kept, rejects, stats)
-    drops = ", ".join(f"{k}={v}" for k, v in sorted(reasons.items())) or "none"
+    run_dir.save(kept, rejects, counter, flags={"unclosed_solution_fence": unclosed})
     logger.info(
-        "parse: kept %d of %d rows (dropped: %s; flagged: unclosed_solution_fence=%d) -> %s",
-        n_kept,
+        "parse: %s of %d rows (flagged: unclosed_solution_fence=%d) -> %s",
+        counter.summary(),
         len(generated),
-        drops,
         unclosed,
         run_dir.dataset_path,
     )
+
+
+class Parse(Stage):
+    """Splits each teacher answer into `problem` and `solution`."""
+
+    name = "parse"
+    # 2: the `solution_fence_closed` column, the `flags` stats and the header/fence fixes
+    version = 2
+    run = staticmethod(run)

@@ -24,7 +24,8 @@ from dataset_builder.config import BuilderConfig
 from dataset_builder.dataset_card import public_location, render_card
 from dataset_builder.hub_layout import BUILD_FILE, HUB_FOLDER, content_hash, write_shards
 from dataset_builder.hub_push import push
-from dataset_builder.runs import RunDir, write_json_atomic
+from dataset_builder.runs import DropCounter, RunDir, write_json_atomic
+from dataset_builder.stages.base import Stage
 from dataset_builder.variants import VARIANTS
 
 logger = logging.getLogger(__name__)
@@ -42,30 +43,15 @@ def lineage(run_path: Path) -> dict[str, dict]:
 
 
 def stage_counts(stages: dict[str, dict]) -> dict[str, dict]:
-    """Rows in, rows out and drops per reason of each stage; rows in defaults to the previous stage's rows out."""
-    counts, previous = {}, None
+    """Rows in, rows out and drops per reason of each stage, as every stats.json starts (`RunDir.save`); unknown
+    ("?" on the card) for a run folder completed before stages recorded them."""
+    counts = {}
     for stage, info in stages.items():
-        counts[stage] = _stage_counts(stage, info.get("stats"))
-        if counts[stage]["rows_in"] is None:
-            counts[stage]["rows_in"] = previous
-        previous = counts[stage]["kept"]
+        stats = info.get("stats") or {}
+        counts[stage] = {key: stats.get(key) for key in ("rows_in", "kept")} | {"dropped": stats.get("dropped") or {}}
     return counts
 
 
-def _stage_counts(stage: str, stats: dict | None) -> dict:
-    """rows_in / kept / dropped-by-reason from a stage's stats.json, whatever shape it has."""
-    if not stats:
-        return {"rows_in": None, "kept": None, "dropped": {}}
-    if stage == "seeds" and isinstance(stats.get("documents"), dict):
-        docs = stats["documents"]
-        return {"rows_in": docs.get("seen"), "kept": stats.get("rows"), "dropped": docs.get("dropped", {})}
-    kept = stats.get("kept", stats.get("rows"))
-    if isinstance(kept, dict):
-        kept = kept.get("rows")
-    dropped = stats.get("dropped")
-    if not isinstance(dropped, dict):
-        dropped = {"dropped": dropped} if dropped else {}
-    return {"rows_in": stats.get("rows_in"), "kept": kept, "dropped": dropped}
 
 
 def _scrub(value):
@@ -157,7 +143,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     empty = Dataset.from_dict({"raw_index": [], "reason": []})
     if len(dataset) == 0:  # `datasets` cannot load a dataset without rows: finish, say so, publish nothing
         logger.warning("publish: no rows survived the upstream stages; nothing to publish (see the counts)")
-        run_dir.save(dataset, empty, {"rows": 0, "published": False})
+        run_dir.save(dataset, empty, DropCounter(), published=False)
         return
 
     hub = run_dir.path / HUB_FOLDER
@@ -197,17 +183,18 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     shutil.rmtree(hub, ignore_errors=True)
     tmp.rename(hub)
 
-    stats = {
-        "rows": len(dataset),
-        "configs": configs,
-        "shards": shards,
-        "empty_variants": empty_variants,
-        "content_hash": data_hash,
-        "build_hash": build["build_hash"],
-        "version": config.dataset_version,
-        "hub_folder": str(hub),
-    }
-    run_dir.save(dataset, empty, stats)
+    run_dir.save(
+        dataset,
+        empty,
+        DropCounter(kept=len(dataset)),
+        configs=configs,
+        shards=shards,
+        empty_variants=empty_variants,
+        content_hash=data_hash,
+        build_hash=build["build_hash"],
+        version=config.dataset_version,
+        hub_folder=str(hub),
+    )
     logger.info(
         "publish: %s v%s, %s -> %s",
         config.dataset_name,
@@ -217,4 +204,12 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     )
 
 
-post_complete = push
+class Publish(Stage):
+    """Writes the dataset in Hub layout with its card; pushes it to `push_to_hub` each time it is reached."""
+
+    name = "publish"
+    version = 1
+    run = staticmethod(run)
+
+    def reached(self, config: BuilderConfig, run_dir: RunDir) -> None:
+        push(config, run_dir)

@@ -34,6 +34,7 @@ from dataset_builder.corpus_readers import (
 )
 from dataset_builder.documents import check_document, extract_snippet
 from dataset_builder.runs import DropCounter, RunDir
+from dataset_builder.stages.base import Stage
 
 logger = logging.getLogger(__name__)
 
@@ -249,12 +250,25 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir | None = None) 
     reject_features = Features({k: Value("string") for k in REJECT_COLUMNS})
     rejects_ds = Dataset.from_dict({k: [r[k] for r in rejects] for k in REJECT_COLUMNS}, features=reject_features)
     skipped = dict(source.skipped) if source is not None else {}
-    stats = {
-        "corpus": {"kind": kind, "location": location},
+    counter.rows_in = seen
+    run_dir.save(
+        dataset,
+        rejects_ds,
+        counter,
+        corpus={"kind": kind, "location": location},
         # seen = kept + dropped + not_sampled (could not make the sample) + evicted (pushed out by a better one)
-        "documents": counter.as_dict() | sampling | {"seen": seen, "skipped_before_reading": skipped},
-        "per_language": per_language,
-        "rows": len(dataset),
-    }
-    run_dir.save(dataset, rejects_ds, stats)
+        documents=counter.as_dict() | sampling | {"seen": seen, "skipped_before_reading": skipped},
+        per_language=per_language,
+    )
     logger.info("seeds: %s; %d seeds -> %s", counter.summary(), len(dataset), run_dir.dataset_path)
+
+
+class Seeds(Stage):
+    """Samples one snippet per document of the corpus, per language quota."""
+
+    name = "seeds"
+    version = 1
+    run = staticmethod(run)
+
+    def fingerprint_inputs(self, config: BuilderConfig) -> dict:
+        return super().fingerprint_inputs(config) | {"corpus_signature": corpus_signature(config)}

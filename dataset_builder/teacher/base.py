@@ -104,7 +104,10 @@ class Accounting:
 
 @dataclass
 class TeacherSettings:
-    """What a backend needs to know, resolved from the recipe (the model may be a local server's)."""
+    """Everything a backend reads, resolved from the recipe by the generate stage (the model may be a local server's).
+
+    A backend never reads the recipe itself; the defaults below are the recipe's.
+    """
 
     model: str
     base_url: str | None
@@ -113,6 +116,11 @@ class TeacherSettings:
     concurrency: int
     request_timeout: float
     max_retries: int
+    seed: int = 976  # the engine's seed (vllm); every request carries its own, seed + raw_index
+    chunk_size: int = 1_000  # vllm: rows per chunk between journal writes
+    batch_completion_window: str = "24h"
+    batch_max_requests: int = 50_000  # requests per Batch input file
+    batch_poll_interval: float = 60.0  # seconds between Batch status polls
 
 
 class TeacherBackend(ABC):
@@ -122,10 +130,9 @@ class TeacherBackend(ABC):
     append a row twice. Failures that retrying cannot fix raise `TeacherError`.
     """
 
-    def __init__(self, settings: TeacherSettings, config, run_dir):
+    def __init__(self, settings: TeacherSettings, run_dir):
         self.settings = settings
-        self.config = config
-        self.run_dir = run_dir
+        self.run_dir = run_dir  # the generate stage's run folder: a backend may keep its own state there
 
     @abstractmethod
     def run(self, requests: Iterable[Request], total: int, journal, accounting: Accounting, progress) -> None: ...

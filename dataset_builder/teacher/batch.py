@@ -38,7 +38,6 @@ ENDPOINT = "/v1/chat/completions"
 MAX_FILE_BYTES = 190 * 1024 * 1024  # the Batch API takes input files up to 200 MB
 CUSTOM_ID_PREFIX = "row-"
 STATE_VERSION = 1
-ACTIVE = {"validating", "in_progress", "finalizing", "cancelling"}
 ENDED = {"completed", "failed", "expired", "cancelled"}
 RECENT_BATCHES = 100  # how far back a resumed run looks for a batch created just before a crash
 MAX_POLL_FAILURES = 10  # polls in a row that may fail (after the client's own retries) before the run stops
@@ -242,7 +241,7 @@ class BatchTeacher(TeacherBackend):
             client.batches.create,
             input_file_id=entry["file_id"],
             endpoint=ENDPOINT,
-            completion_window=self.config.batch_completion_window,
+            completion_window=self.settings.batch_completion_window,
             metadata={"oss_instruct_run": self.run_dir.fingerprint, "input": name},
         )
         self._record(state, name, batch)
@@ -304,7 +303,7 @@ class BatchTeacher(TeacherBackend):
                 first = 1 + max((int(n[len("input-") : -len(".jsonl")]) for n in state["files"]), default=-1)
                 s = self.settings
                 written = write_input_files(
-                    new, self.folder, first, (s.model, s.temperature, s.top_p), self.config.batch_max_requests
+                    new, self.folder, first, (s.model, s.temperature, s.top_p), s.batch_max_requests
                 )
                 for name, rows in written.items():
                     state["files"][name] = {"rows": rows, "status": "written"}
@@ -361,7 +360,7 @@ class BatchTeacher(TeacherBackend):
                         failed_polls += 1
                         if failed_polls >= MAX_POLL_FAILURES:
                             raise
-                        logger.warning("%s; polling again in %g s", err, self.config.batch_poll_interval)
+                        logger.warning("%s; polling again in %g s", err, self.settings.batch_poll_interval)
                         break
                     failed_polls = 0
                     if batch.status != entry["status"]:
@@ -372,7 +371,7 @@ class BatchTeacher(TeacherBackend):
                     waiting.remove(name)
             self._show(state, waiting, accounting, progress)
             if waiting:
-                time.sleep(self.config.batch_poll_interval)
+                time.sleep(self.settings.batch_poll_interval)
         return failures
 
     def _show(self, state: dict, waiting: list[str], accounting: Accounting, progress) -> None:

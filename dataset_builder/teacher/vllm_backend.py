@@ -1,8 +1,9 @@
 """In-process vLLM (`vllm.LLM.chat`) for machines with GPUs: no server, no per-request HTTP.
 
-Requests are generated `vllm_chunk_size` at a time and every row of a chunk is journaled as soon as the chunk
-finishes, so a crash loses at most one chunk. Each request carries its own seed (`seed + raw_index`), as on the API.
-`teacher_model` is a Hugging Face model id or local path; `system_fingerprint` records the vLLM version.
+Requests are generated `vllm_chunk_size` (`TeacherSettings.chunk_size`) at a time and every row of a chunk is
+journaled as soon as the chunk finishes, so a crash loses at most one chunk. Each request carries its own seed
+(`seed + raw_index`), as on the API. `teacher_model` is a Hugging Face model id or local path; `system_fingerprint`
+records the vLLM version.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class VLLMTeacher(TeacherBackend):
 
         s = self.settings
         try:
-            llm = vllm.LLM(model=s.model, seed=self.config.seed)
+            llm = vllm.LLM(model=s.model, seed=s.seed)
         except (OSError, ValueError) as err:
             raise TeacherError(
                 f"vLLM could not load teacher_model {s.model!r}: {err}. Set `teacher_model` to a Hugging Face model "
@@ -40,7 +41,7 @@ class VLLMTeacher(TeacherBackend):
             ) from err
         fingerprint = f"vllm-{vllm.__version__}"
         top_p = s.top_p if s.top_p is not None else 1.0
-        for chunk in chunks(requests, self.config.vllm_chunk_size):
+        for chunk in chunks(requests, s.chunk_size):
             params = [
                 vllm.SamplingParams(temperature=s.temperature, top_p=top_p, max_tokens=r.max_tokens, seed=r.seed)
                 for r in chunk

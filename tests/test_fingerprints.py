@@ -1,0 +1,80 @@
+"""Resume-compatibility guard: the run folder names of the shipped recipes must not change.
+
+A stage's run folder is named by the fingerprint of its inputs, its version and its upstream's fingerprint; an
+interrupted build resumes only when a rerun computes the same names (the teacher's answers already paid for live in
+the generate folder). These fingerprints were computed before the stage contract moved into `stages/base.py` and the
+fingerprint fields into `BuilderConfig`'s field metadata; a change here strands existing builds. The quickstart's
+seeds fingerprint includes the package version (the bundled corpus is identified by it): a version bump updates it.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from dataset_builder import __version__
+from dataset_builder.cli import PIPELINE_COMMANDS, parse_config
+from dataset_builder.pipeline import CHAINS, run_dir_for
+
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+QUICKSTART = "oss_instruct/quickstart.yaml"
+MAGICODER = "oss_instruct/magicoder.yaml"
+EVOL = "evol_instruct/evol_codealpaca.yaml"
+
+EXPECTED = {
+    (QUICKSTART, "build"): {
+        "seeds": "1c7269194767b732",
+        "generate": "097e0fd36573af5b",
+        "parse": "4b2f636e22ee5c11",
+        "clean": "afce71629b5d3dac",
+        "decontaminate": "c1025f37b59d6676",
+        "analyze": "8967ee099c89778d",
+        "publish": "67b06fbec13be940",
+    },
+    (QUICKSTART, "pairs"): {
+        "seeds": "1c7269194767b732",
+        "pairs": "35aa1f71b64f4acc",
+        "decontaminate": "555012444982c092",
+        "publish": "f4f6e70e2c3f48fc",
+    },
+    (MAGICODER, "build"): {
+        "seeds": "d4cc513d8806da0f",
+        "generate": "a423a80b9adb351d",
+        "parse": "01ff93cb15d4f146",
+        "clean": "3ae6abb33674f888",
+        "decontaminate": "d2f8d230a6701391",
+        "analyze": "b4d650c1d729c9b6",
+        "publish": "0a3a6758d51da631",
+    },
+    (EVOL, "evol"): {
+        "evol": "364b5273df1b725b",
+        "decontaminate": "4fe054f3acd2396a",
+        "publish": "f430b56897220b3b",
+    },
+}
+
+
+@pytest.mark.parametrize(("recipe", "command"), list(EXPECTED))
+def test_recipe_run_folders_keep_their_names(recipe, command, monkeypatch):
+    assert __version__ == "0.1.0", "the quickstart's seeds fingerprint below was computed for version 0.1.0"
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):  # the quickstart's teacher is the guided local one
+        monkeypatch.delenv(name, raising=False)
+    config = parse_config(["--config", str(RECIPES / recipe)])
+    if command in PIPELINE_COMMANDS:
+        config.pipeline = PIPELINE_COMMANDS[command]
+    run_dir, names = None, {}
+    for stage in CHAINS[config.pipeline]:
+        run_dir, _ = run_dir_for(stage, config, run_dir)
+        names[stage] = run_dir.fingerprint
+    assert names == EXPECTED[recipe, command]
+
+
+def test_every_fingerprint_mark_names_a_registered_stage():
+    import dataclasses
+
+    from dataset_builder.config import FINGERPRINT, BuilderConfig
+    from dataset_builder.pipeline import CHAINS, STAGES
+
+    marked = {stage for f in dataclasses.fields(BuilderConfig) for stage in f.metadata.get(FINGERPRINT, ())}
+    assert marked <= set(STAGES)
+    assert {stage for chain in CHAINS.values() for stage in chain} == set(STAGES)
+    assert all(STAGES[name].name == name and isinstance(STAGES[name].version, int) for name in STAGES)
