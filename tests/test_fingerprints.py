@@ -5,6 +5,8 @@ interrupted build resumes only when a rerun computes the same names (the teacher
 the generate folder). These fingerprints were computed before the stage contract moved into `stages/base.py` and the
 fingerprint fields into `BuilderConfig`'s field metadata; a change here strands existing builds. The quickstart's
 seeds fingerprint includes the package version (the bundled corpus is identified by it): a version bump updates it.
+Parse is at version 2 (the `solution_fence_closed` column and the header/fence fixes), so parse and the stages after
+it have new names; seeds and generate, where the teacher's work lives, kept theirs.
 """
 
 from pathlib import Path
@@ -24,11 +26,11 @@ EXPECTED = {
     (QUICKSTART, "build"): {
         "seeds": "1c7269194767b732",
         "generate": "097e0fd36573af5b",
-        "parse": "4b2f636e22ee5c11",
-        "clean": "afce71629b5d3dac",
-        "decontaminate": "c1025f37b59d6676",
-        "analyze": "8967ee099c89778d",
-        "publish": "67b06fbec13be940",
+        "parse": "a7829de811b2c507",
+        "clean": "827a6e7038c19e63",
+        "decontaminate": "ec32b3590f368e07",
+        "analyze": "61b0e1c69d4c9289",
+        "publish": "d7b961c832c4d500",
     },
     (QUICKSTART, "pairs"): {
         "seeds": "1c7269194767b732",
@@ -39,11 +41,11 @@ EXPECTED = {
     (MAGICODER, "build"): {
         "seeds": "d4cc513d8806da0f",
         "generate": "a423a80b9adb351d",
-        "parse": "01ff93cb15d4f146",
-        "clean": "3ae6abb33674f888",
-        "decontaminate": "d2f8d230a6701391",
-        "analyze": "b4d650c1d729c9b6",
-        "publish": "0a3a6758d51da631",
+        "parse": "820c0171d28252d8",
+        "clean": "314dead7f0314c88",
+        "decontaminate": "fa587f3a29522c95",
+        "analyze": "41290616425941e2",
+        "publish": "99c2c85937e798ca",
     },
     (EVOL, "evol"): {
         "evol": "364b5273df1b725b",

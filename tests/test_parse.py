@@ -1,7 +1,7 @@
 import pytest
 
 from dataset_builder.config import BuilderConfig
-from dataset_builder.runs import RunDir
+from dataset_builder.runs import DropCounter, RunDir
 from dataset_builder.stages.parse import OUTPUT_COLUMNS, fence_closed, parse_response, run
 
 PROBLEM = "Write a function `add(a, b)` that returns the sum of two integers."
@@ -231,7 +231,7 @@ def test_a_solution_fence_left_open_is_kept_and_flagged(tmp_path):
         generated_row(1, f"[Problem Description]\n{PROBLEM}\n\n[Solution]\n{unclosed}"),
         generated_row(2, f"[Problem Description]\n{PROBLEM}\n\n[Solution]\n```python\ndef add(a, b):", "length"),
     ]
-    upstream.save(Dataset.from_list(answers), Dataset.from_dict({"raw_index": []}), {})
+    upstream.save(Dataset.from_list(answers), Dataset.from_dict({"raw_index": []}), DropCounter())
     run_dir = RunDir(tmp_path, "parse", "fp2")
     run(BuilderConfig(output_dir=str(tmp_path)), run_dir, upstream)
 
