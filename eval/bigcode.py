@@ -316,11 +316,12 @@ def run_task(
             "source": f"bigcode-evaluation-harness {harness_revision(harness)}",
             "harness_tasks": list(spec.harness_tasks),
             "n_tasks": sum(counts) if None not in counts else None,
+            **({"subset": APPS_SUBSET_NOTE} if task_key == "apps" else {}),
         },
         "scores": scores,
         "plus_scores": None,
         "n_samples": settings["n_samples"],
-        "complete": (APPS_SUBSET_NOTE if task_key == "apps" else True) if limit is None else False,
+        "complete": limit is None,
         "settings": settings,
         "subsets": subsets,
     }

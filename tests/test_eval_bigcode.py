@@ -15,6 +15,7 @@ from eval import bigcode
 from eval.bigcode import HarnessMissing
 from eval.bigcode_metrics import HarnessError, parse_metrics
 from eval.bigcode_tasks import APPS_SUBSET, APPS_SUBSET_NOTE, BIGCODE_TASKS
+from eval.results import validate_results
 
 SECRET = "hf_SecretToken0123456789abcdefXYZ"
 
@@ -337,7 +338,10 @@ def test_apps_combines_the_three_difficulties_by_problem_count(harness, tmp_path
     assert subsets["apps-interview"]["metrics"]["avg_accuracy"] == 0.4
     assert entry["scores"] == {"pass@1": pytest.approx((0.5 * 60 + 0.3 * 180 + 0.0 * 60) / 300)}
     assert entry["dataset"]["n_tasks"] == 300 and entry["n_samples"] == 1
-    assert entry["complete"] == APPS_SUBSET_NOTE and entry["settings"]["greedy"] is True
+    assert entry["complete"] is True and entry["dataset"]["subset"] == APPS_SUBSET_NOTE
+    assert entry["settings"]["greedy"] is True
+    results = {"schema": 1, "date": "2024-01-01T00:00:00", "model": {"name": "m"}, "settings": {}}
+    validate_results(results | {"benchmarks": {"apps": entry}}, "apps")  # the model card accepts it
     assert bigcode.run_task("apps", "m", **kw) == entry
     assert len(invocations(tmp_path)) == 3
 
