@@ -173,10 +173,16 @@ class BuilderConfig:
         default=6, metadata=_help("Retries per request for 429, 5xx, timeouts and dropped connections.")
     )
     price_input_per_million: float | None = field(
-        default=None, metadata=_help("USD per 1M prompt tokens; overrides the built-in price table.")
+        default=None,
+        metadata=_help(
+            "USD per 1M prompt tokens, taken as stated (for openai_batch, the Batch price) over the price table."
+        ),
     )
     price_output_per_million: float | None = field(
-        default=None, metadata=_help("USD per 1M completion tokens; overrides the built-in price table.")
+        default=None,
+        metadata=_help(
+            "USD per 1M completion tokens, taken as stated (for openai_batch, the Batch price) over the price table."
+        ),
     )
     expected_completion_tokens: int = field(
         default=550, metadata=_help("Dry run: completion tokens per row assumed until 20 rows have been answered.")
