@@ -20,6 +20,7 @@ from glob import glob
 from pathlib import Path
 
 from dataset_builder import languages as langs
+from dataset_builder import licenses
 from dataset_builder.config import BuilderConfig, ConfigError
 
 logger = logging.getLogger(__name__)
@@ -61,34 +62,12 @@ def resolve_corpus(config: BuilderConfig) -> tuple[str, str]:
     return kind, str(path) if kind in ("directory",) else corpus
 
 
-LICENSE_FILES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "COPYING", "LICENSE-MIT", "LICENSE-APACHE")
-LICENSE_PATTERNS = (
-    ("Apache-2.0", re.compile(r"Apache License,?\s+Version 2\.0", re.I)),
-    ("MIT", re.compile(r"Permission is hereby granted, free of charge", re.I)),
-    ("BSD-3-Clause", re.compile(r"Neither the name of .{0,200}? nor the names", re.I | re.S)),
-    ("BSD-2-Clause", re.compile(r"Redistribution and use in source and binary forms", re.I)),
-    ("ISC", re.compile(r"Permission to use, copy, modify, and(/or)? distribute this software", re.I)),
-    ("GPL-3.0", re.compile(r"GNU GENERAL PUBLIC LICENSE\s+Version 3", re.I)),
-    ("GPL-2.0", re.compile(r"GNU GENERAL PUBLIC LICENSE\s+Version 2", re.I)),
-    ("LGPL", re.compile(r"GNU LESSER GENERAL PUBLIC LICENSE", re.I)),
-    ("MPL-2.0", re.compile(r"Mozilla Public License,?\s+(v\. |Version )?2\.0", re.I)),
-    ("Unlicense", re.compile(r"This is free and unencumbered software", re.I)),
-    ("BSL-1.0", re.compile(r"Boost Software License", re.I)),
-)
-
-
-def detect_license(text: str) -> str | None:
-    for spdx, pattern in LICENSE_PATTERNS:
-        if pattern.search(text[:20_000]):
-            return spdx
-    return None
-
-
 class DirectorySource:
     """Files under a folder (a git checkout lists its tracked files); language from the extension.
 
-    Licence: the `license` of the file's entry in a `MANIFEST.jsonl` at the root if there is one, else the licence
-    file nearest above the file.
+    Licence: the `license` of the file's entry in a `MANIFEST.jsonl` at the root if there is one, else the nearest
+    licence file or installed package's metadata above the file (`dataset_builder.licenses`), looked up to the root
+    of the git checkout that holds the folder, else to the folder itself.
     """
 
     def __init__(self, root: Path, config: BuilderConfig, name: str | None = None):
@@ -98,6 +77,7 @@ class DirectorySource:
         self.wanted = frozenset(config.languages)
         self.manifest = self._read_manifest()
         self.skipped = Counter()
+        self.top = next((p for p in (root, *root.parents) if (p / ".git").exists()), root)
 
     def _read_manifest(self) -> dict[str, dict]:
         path = self.root / "MANIFEST.jsonl"
@@ -142,15 +122,11 @@ class DirectorySource:
                 yield name if rel == "." else f"{rel}/{name}"
 
     @lru_cache(maxsize=65_536)  # noqa: B019 - one source object per run; the licence lookup per folder
-    def _license_in(self, rel_dir: str) -> str | None:
-        folder = self.root / rel_dir
-        for name in LICENSE_FILES:
-            candidate = folder / name
-            if candidate.is_file():
-                return detect_license(candidate.read_text(errors="replace"))
-        if rel_dir in ("", "."):
-            return None
-        return self._license_in(os.path.dirname(rel_dir))
+    def _license_at(self, folder: Path) -> str | None:
+        found = licenses.license_in_folder(folder) or licenses.package_license(folder)
+        if found or folder == self.top or folder == folder.parent:
+            return found
+        return self._license_at(folder.parent)
 
     def __iter__(self) -> Iterator[Candidate]:
         for rel in self._paths():
@@ -176,7 +152,7 @@ class DirectorySource:
             "source": entry.get("source") or self.name,
             "repository": entry.get("repository"),
             "path": rel,
-            "license": entry.get("license") or self._license_in(os.path.dirname(rel)),
+            "license": entry.get("license") or self._license_at((self.root / rel).parent),
         }
 
 
