@@ -305,8 +305,14 @@ class BuilderConfig:
     changelog: str | None = field(
         default=None, metadata=_help("What changed in this version (required from 2nd).", "publish")
     )
-    dataset_license: str = field(
-        default="mit", metadata=_help("Licence of the published dataset (card metadata).", "publish")
+    dataset_license: str | None = field(
+        default=None,
+        metadata=_help(
+            "Licence of the published dataset (card metadata, a Hub licence id such as mit or apache-2.0). Unset: "
+            "`other`, and the card explains (the rows derive from seeds under their own licences and from the "
+            "teacher's outputs under its terms); either way the card lists the seed licences found.",
+            "publish",
+        ),
     )
     variants: list[str] = field(
         default_factory=list,

@@ -10,7 +10,8 @@ import copy
 import json
 from pathlib import Path
 
-from oss_common.card import CITATION
+from dataset_builder import licenses
+from oss_common.card import CITATION, TOY_TEACHER_NOTICE
 from oss_common.names import is_local
 
 SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"))
@@ -62,7 +63,7 @@ def render_card(ctx: dict, build: dict, features_yaml: dict, repo_id: str | None
     names = list(ctx["configs"])
     card_data = DatasetCardData(
         pretty_name=ctx["name"],
-        license=ctx["license"],
+        license=ctx["license"] or "other",
         language=["en", "code"],
         task_categories=["text-generation"],
         tags=["code", "synthetic", "oss-instruct", "magicoder"],
@@ -95,12 +96,14 @@ def card_body(ctx: dict, build: dict, repo_id: str | None, history: list[dict]) 
     """The card's markdown, top to bottom; `repo_id` None (a local build) shows `ORG/NAME` in the loading code."""
     kind = ctx.get("kind", "oss_instruct")
     tag = f"v{ctx['version']}"
-    lines = [f"# {ctx['name']}", "", f"{INTRO[kind].format(rows=_fmt(ctx['rows']))} Version **{ctx['version']}**."]
+    lines = [TOY_TEACHER_NOTICE, ""] if ctx.get("toy_teacher") else []
+    lines += [f"# {ctx['name']}", "", f"{INTRO[kind].format(rows=_fmt(ctx['rows']))} Version **{ctx['version']}**."]
     lines += _section("How to load", _how_to_load(ctx, repo_id or "ORG/NAME", tag))
     if kind == "evol_instruct":
         lines += _section("Source", _source(ctx.get("evol_source") or {}))
     else:
         lines += _section("Seed corpus and language mix", _corpus(ctx["corpus"], ctx["language_mix"]))
+    lines += _section("Licence", _license(ctx, kind))
     if kind == "oss_instruct":
         lines += _section("Teacher and decoding", _teacher(ctx["teacher"]))
         lines += _section("Prompt", _prompt(ctx["teacher"]))
@@ -178,6 +181,37 @@ def _corpus(corpus: dict, language_mix: dict) -> list[str]:
             f"| {lang} | {_fmt(got.get('requested'))} | {_fmt(got.get('selected'))} | "
             f"{_fmt(language_mix.get(lang, 0))} |"
         )
+    return lines
+
+
+ORIGINS = {
+    "oss_instruct": (
+        "seed snippets, each under its own licence (below), and from the teacher's outputs, under the terms of the "
+        "teacher's provider"
+    ),
+    "evol_instruct": "the source dataset above, under its own licence and the terms of the model that wrote it",
+    "direct": "functions mined from the seed documents, each under its own licence (below)",
+}
+
+
+def _license(ctx: dict, kind: str) -> list[str]:
+    origin = f"The rows derive from {ORIGINS[kind]}."
+    if ctx.get("license"):
+        lines = [f"Declared by the recipe: `{ctx['license']}`. {origin} Check that those terms allow it."]
+    else:
+        lines = [
+            (
+                f"`license: other`: no single licence covers this dataset. {origin} Check those terms before use; "
+                "a recipe states a licence with `dataset_license`."
+            )
+        ]
+    found = ctx.get("seed_licenses")
+    if found is None:
+        return lines
+    lines += ["", f"| seed licence | {found['unit']} |", "|---|---|"]
+    lines += [f"| {name} | {_fmt(n)} |" for name, n in found["counts"].items()]
+    if warning := licenses.warning(**found):
+        lines += ["", f"**Warning**: {warning}"]
     return lines
 
 

@@ -12,5 +12,11 @@ CITATION = """@inproceedings{wei2024magicoder,
   archivePrefix = {arXiv}
 }"""
 
+# The first line of a dataset card made with the quickstart's local toy teacher, and of a model card trained on it.
+TOY_TEACHER_NOTICE = (
+    "> **Toy data.** Made offline by the quickstart's local toy teacher (SmolLM2-135M-Instruct), which cannot follow "
+    "the OSS-Instruct prompt: it tests the pipeline and is not a dataset to train a real model on."
+)
+
 # The limitation bullet of a model card without scores; `eval/model_card.py` replaces it once there are some.
 NO_RESULTS_BULLET = "- Evaluation results are not part of this card yet"

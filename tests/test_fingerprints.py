@@ -6,7 +6,8 @@ the generate folder). These fingerprints were computed before the stage contract
 fingerprint fields into `BuilderConfig`'s field metadata; a change here strands existing builds. The quickstart's
 seeds fingerprint includes the package version (the bundled corpus is identified by it): a version bump updates it.
 Parse is at version 2 (the `solution_fence_closed` column and the header/fence fixes), so parse and the stages after
-it have new names; seeds and generate, where the teacher's work lives, kept theirs.
+it have new names; seeds and generate, where the teacher's work lives, kept theirs. The quickstart's publish folders
+changed when `dataset_license` stopped defaulting to `mit` (the card says `other` unless a recipe sets one).
 """
 
 from pathlib import Path
@@ -30,13 +31,13 @@ EXPECTED = {
         "clean": "827a6e7038c19e63",
         "decontaminate": "ec32b3590f368e07",
         "analyze": "61b0e1c69d4c9289",
-        "publish": "d7b961c832c4d500",
+        "publish": "cc01f84f7384e2af",
     },
     (QUICKSTART, "pairs"): {
         "seeds": "1c7269194767b732",
         "pairs": "35aa1f71b64f4acc",
         "decontaminate": "555012444982c092",
-        "publish": "f4f6e70e2c3f48fc",
+        "publish": "9b9a4a94a74e9d21",
     },
     (MAGICODER, "build"): {
         "seeds": "d4cc513d8806da0f",

@@ -20,6 +20,7 @@ from dataset_builder.runs import DropCounter, RunDir, fingerprint
 from dataset_builder.stages import publish
 from dataset_builder.stages.parse import OUTPUT_COLUMNS
 from dataset_builder.variants import VARIANTS, is_noisy
+from oss_common.card import TOY_TEACHER_NOTICE
 from tests.conftest import HF_TEST_TOKEN
 
 TOKEN = HF_TEST_TOKEN
@@ -80,6 +81,7 @@ def make_config(out, **overrides) -> BuilderConfig:
         "teacher_model": "fake-teacher",
         "languages": {"python": 5, "rust": 1, "cpp": 1},
         "variants": ["python", "non_python", "no_noisy"],
+        "dataset_license": "mit",
     }
     return BuilderConfig(**(fields | overrides))
 
@@ -258,6 +260,56 @@ def test_missing_stages_empty_variant_and_rebuild_is_a_no_op(tmp_path):
     mtime = (run_dir.path / "hub" / "README.md").stat().st_mtime_ns
     assert build(config, upstream).path == run_dir.path
     assert (run_dir.path / "hub" / "README.md").stat().st_mtime_ns == mtime
+
+
+def test_without_a_recipe_licence_the_card_says_other_and_lists_the_seed_licences(tmp_path, caplog):
+    config = make_config(tmp_path, dataset_license=None, variants=[])
+    with caplog.at_level(logging.WARNING):
+        run_dir = build(config, make_chain(tmp_path, ROWS, config))
+    text = (run_dir.path / "hub" / "README.md").read_text()
+    assert front_matter(text)["license"] == "other"
+    assert "`license: other`: no single licence covers this dataset" in text
+    assert "the teacher's outputs, under the terms of the teacher's provider" in text
+    assert "| seed licence | rows |\n|---|---|\n| mit | 6 |" in text
+    assert "**Warning**" not in text and "licence" not in caplog.text
+    assert TOY_TEACHER_NOTICE not in text
+
+
+def test_copyleft_and_unknown_seeds_are_warned_about_in_the_log_and_the_card(tmp_path, caplog):
+    found = ["GPL-3.0", None, "MIT", "MIT", "MPL-2.0", "MIT"]
+    rows = [r | {"license": lic} for r, lic in zip(ROWS, found, strict=True)]
+    config = make_config(tmp_path, variants=[])
+    with caplog.at_level(logging.WARNING):
+        run_dir = build(config, make_chain(tmp_path, rows, config))
+    text = (run_dir.path / "hub" / "README.md").read_text()
+    assert front_matter(text)["license"] == "mit"
+    assert "Declared by the recipe: `mit`." in text
+    assert "| MIT | 3 |" in text and "| GPL-3.0 | 1 |" in text and "| unknown | 1 |" in text
+    warning = "2 of 6 rows come from copyleft seeds (GPL-3.0: 1, MPL-2.0: 1); 1 of 6 rows come from seeds of unknown"
+    assert f"**Warning**: {warning}" in text
+    assert warning in caplog.text
+
+
+def test_rows_without_a_licence_column_count_the_seeds_upstream(tmp_path):
+    from datasets import Dataset
+
+    config = make_config(tmp_path)
+    pairs = Dataset.from_dict({"instruction": ["a"], "response": ["b"]})  # the direct pipeline's rows
+    upstream = make_chain(tmp_path / "a", ROWS, config, stages=("seeds", "generate"))
+    assert publish.seed_licenses(pairs, upstream.path) == {"counts": {"mit": 6}, "unit": "seeds"}
+    assert publish.seed_licenses(pairs, make_chain(tmp_path / "b", ROWS, config, stages=("generate",)).path) is None
+
+
+def test_a_build_with_the_toy_local_teacher_says_so_first(tmp_path, monkeypatch):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    config = make_config(tmp_path, local_teacher=True, variants=[])
+    run_dir = build(config, make_chain(tmp_path, ROWS, config))
+    text = (run_dir.path / "hub" / "README.md").read_text()
+    body = text.split("---\n", 2)[2].lstrip()
+    assert body.startswith(TOY_TEACHER_NOTICE)
+    build_json = json.loads((run_dir.path / "hub" / "build.json").read_text())
+    assert build_json["card"]["toy_teacher"] is True
 
 
 # --- pushes -----------------------------------------------------------------------------------------------------

@@ -19,13 +19,14 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from dataset_builder import prompts
+from dataset_builder import licenses, prompts
 from dataset_builder.config import BuilderConfig
 from dataset_builder.dataset_card import public_location, render_card
 from dataset_builder.hub_layout import BUILD_FILE, HUB_FOLDER, content_hash, write_shards
 from dataset_builder.hub_push import push
 from dataset_builder.runs import DropCounter, RunDir, write_json_atomic
 from dataset_builder.stages.base import Stage
+from dataset_builder.stages.generate import LOCAL_TEACHER
 from dataset_builder.variants import VARIANTS
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,15 @@ def stage_counts(stages: dict[str, dict]) -> dict[str, dict]:
     return counts
 
 
+def seed_licenses(dataset, run_path: Path) -> dict | None:
+    """{"counts", "unit"}: rows per seed licence from the rows' `license` column, else seeds per licence from the
+    seeds run folder upstream of `run_path` (rows mined from seeds keep no licence column); None without seeds."""
+    if "license" in dataset.column_names:
+        return {"counts": licenses.tally(dataset["license"]), "unit": "rows"}
+    seeds = next((run for run in RunDir.at(run_path).lineage() if run.stage == "seeds"), None)
+    if seeds is None:
+        return None
+    return {"counts": licenses.tally(seeds.load()["license"]), "unit": "seeds"}
 
 
 def _scrub(value):
@@ -74,11 +84,12 @@ def card_context(config: BuilderConfig, stages: dict[str, dict], dataset, config
     teacher = dict(generate.get("config", {}).get("fingerprint_inputs", {}))
     generate_recipe = generate.get("config", {}).get("recipe", {})
     decontaminate = stages.get("decontaminate")
+    teacher_model = teacher.pop("teacher_model", generate_recipe.get("teacher_model"))
     return {
         "name": config.dataset_name,
         "version": config.dataset_version,
         "changes": config.changelog,
-        "license": config.dataset_license,
+        "license": config.dataset_license,  # None: `other` on the card, which says why
         "rows": len(dataset),
         "configs": configs,
         "corpus": {
@@ -97,13 +108,14 @@ def card_context(config: BuilderConfig, stages: dict[str, dict], dataset, config
         if "lang" in dataset.column_names
         else {},
         "teacher": {
-            "model": teacher.pop("teacher_model", generate_recipe.get("teacher_model")),
+            "model": teacher_model,
             "backend": generate_recipe.get("teacher_backend"),
             "system_prompt": teacher.pop("system_prompt", prompts.SYSTEM),
             "user_template": teacher.pop("user_template", prompts.USER_TEMPLATE),
             "decoding": teacher,
             "usage": _scrub((generate.get("stats") or {}).get("usage")),
         },
+        "toy_teacher": str(teacher_model).startswith(LOCAL_TEACHER),
         "stages": stage_counts(stages),
         "decontamination": None
         if decontaminate is None
@@ -161,6 +173,9 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         config_bytes[name] = (dataset if name == "default" else part.flatten_indices()).data.nbytes
 
     ctx = card_context(config, stages, dataset, configs) | {"empty_variants": empty_variants}
+    ctx["seed_licenses"] = seed_licenses(dataset, upstream.path)
+    if ctx["seed_licenses"] and (warning := licenses.warning(**ctx["seed_licenses"])):
+        logger.warning("publish: %s", warning)
     ctx["analysis_section"] = _copy_figures(stages, tmp / "figures")
     data_hash = content_hash(dataset)
     build = {
