@@ -145,9 +145,9 @@ def warning(counts: dict[str, int], unit: str = "rows") -> str | None:
     parts = []
     if copyleft:
         detail = ", ".join(f"{k}: {v}" for k, v in copyleft.items())
-        parts.append(f"{sum(copyleft.values())} of {total} {unit} come from copyleft seeds ({detail})")
+        parts.append(f"{sum(copyleft.values())} of {total} {unit} come from copyleft code ({detail})")
     if counts.get(UNKNOWN):
-        parts.append(f"{counts[UNKNOWN]} of {total} {unit} come from seeds of unknown licence")
+        parts.append(f"{counts[UNKNOWN]} of {total} {unit} come from code of unknown licence")
     if not parts:
         return None
     return "; ".join(parts) + ": check their terms before publishing or training on this data."

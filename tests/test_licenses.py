@@ -91,7 +91,7 @@ def test_copyleft_and_unknown_seeds_are_warned_about():
     counts = licenses.tally(["MIT", "GPL-3.0", None, "MIT", "Apache-2.0,LGPL-2.1", "unknown"])
     assert counts == {"MIT": 2, "unknown": 2, "Apache-2.0,LGPL-2.1": 1, "GPL-3.0": 1}
     text = licenses.warning(counts)
-    assert "2 of 6 rows come from copyleft seeds (Apache-2.0,LGPL-2.1: 1, GPL-3.0: 1)" in text
-    assert "2 of 6 rows come from seeds of unknown licence" in text
+    assert "2 of 6 rows come from copyleft code (Apache-2.0,LGPL-2.1: 1, GPL-3.0: 1)" in text
+    assert "2 of 6 rows come from code of unknown licence" in text
     assert licenses.warning({"MIT": 3, "Apache-2.0 OR MIT": 1}) is None
     assert not licenses.is_copyleft("mit") and licenses.is_copyleft("mpl-2.0")

@@ -285,7 +285,7 @@ def test_copyleft_and_unknown_seeds_are_warned_about_in_the_log_and_the_card(tmp
     assert front_matter(text)["license"] == "mit"
     assert "Declared by the recipe: `mit`." in text
     assert "| MIT | 3 |" in text and "| GPL-3.0 | 1 |" in text and "| unknown | 1 |" in text
-    warning = "2 of 6 rows come from copyleft seeds (GPL-3.0: 1, MPL-2.0: 1); 1 of 6 rows come from seeds of unknown"
+    warning = "2 of 6 rows come from copyleft code (GPL-3.0: 1, MPL-2.0: 1); 1 of 6 rows come from code of unknown"
     assert f"**Warning**: {warning}" in text
     assert warning in caplog.text
 

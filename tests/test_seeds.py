@@ -1,4 +1,5 @@
 import json
+import logging
 import random
 import subprocess
 
@@ -36,6 +37,18 @@ def test_snippets_are_runs_of_the_source_with_provenance(tmp_path):
     docs = stats["documents"]
     assert docs["seen"] == 14  # 12 Python + main.rs + run.sh; LICENSE is skipped before reading
     assert docs["kept"] + sum(docs["dropped"].values()) + docs["not_sampled"] + docs["evicted"] == docs["seen"]
+
+
+def test_copyleft_and_unlicensed_seeds_are_warned_about_before_the_teacher_runs(tmp_path, caplog):
+    corpus = write_corpus(tmp_path / "corpus", extra=False)
+    (corpus / "pkg" / "COPYING").write_text("GNU GENERAL PUBLIC LICENSE\n  Version 3, 29 June 2007\n")
+    (corpus / "LICENSE").unlink()
+    (corpus / "main.py").write_text("print('no licence here')\n")
+    with caplog.at_level(logging.WARNING):
+        _, ds = seeds_of(tmp_path, corpus=str(corpus), languages={"python": 13})
+    assert sorted(set(ds["license"]), key=str) == ["GPL-3.0", None]
+    warning = "12 of 13 seeds come from copyleft code (GPL-3.0: 12); 1 of 13 seeds come from code of unknown licence"
+    assert warning in caplog.text
 
 
 def test_sampling_is_reproducible_and_depends_on_seed(tmp_path):

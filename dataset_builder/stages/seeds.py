@@ -23,6 +23,7 @@ from glob import glob
 from pathlib import Path
 
 from dataset_builder import languages as langs
+from dataset_builder import licenses
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.corpus_readers import (
     Candidate,
@@ -232,6 +233,8 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir | None = None) 
     for i, row in enumerate(rows):
         row["raw_index"] = i
         counter.keep()
+    if warning := licenses.warning(licenses.tally(row["license"] for row in rows), unit="seeds"):
+        logger.warning("seeds: %s", warning)
 
     features = Features(
         {
