@@ -17,6 +17,10 @@ TOY_TEACHER_NOTICE = (
     "> **Toy data.** Made offline by the quickstart's local toy teacher (SmolLM2-135M-Instruct), which cannot follow "
     "the OSS-Instruct prompt: it tests the pipeline and is not a dataset to train a real model on."
 )
+TOY_MODEL_NOTICE = (
+    "> **Toy model.** Trained on data made offline by the quickstart's local toy teacher (SmolLM2-135M-Instruct), "
+    "which cannot follow the OSS-Instruct prompt: it tests the pipeline and is not a useful code model."
+)
 
 # The limitation bullet of a model card without scores; `eval/model_card.py` replaces it once there are some.
 NO_RESULTS_BULLET = "- Evaluation results are not part of this card yet"

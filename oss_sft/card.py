@@ -2,22 +2,26 @@
 
 The YAML carries `base_model`, `datasets`, `license`, `tags`, `pipeline_tag` and an empty `model-index` (one entry
 named after the model, `results: []`) that evaluation fills in later with `huggingface_hub.EvalResult`s. The body
-gives the base model and data with their revisions, the hyperparameters that matter, the loss curve, the hardware
-and wall time, the training prompt verbatim, intended use and limitations, and the Magicoder citation.
+gives the base model and data with their revisions (a dataset the builder published locally: its name, version and
+build fingerprint), the hyperparameters that matter, the loss curve, the hardware and wall time, the training prompt
+verbatim, intended use and limitations, and the Magicoder citation. A model trained on the quickstart's toy data says
+so first.
 
 Nothing local leaks: Hub ids are kept as they are, local paths are cut to their last part, and no token is read.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
-from oss_common.card import CITATION, NO_RESULTS_BULLET
+from oss_common.card import CITATION, NO_RESULTS_BULLET, TOY_MODEL_NOTICE
 from oss_common.names import is_local, public_name
 from oss_common.template import PROMPT
 
 LOSS_PLOT = "loss.png"
+BUILD_FILE = "build.json"  # beside the card of a dataset the builder published (`dataset_builder.hub_layout`)
 TAGS = ["magicoder", "oss-instruct", "code", "trl", "sft"]
 # The licences of the paper's bases; a base not listed here gets `other` (check its terms).
 BASE_LICENSES = {
@@ -41,13 +45,30 @@ def _base_model(model_args) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _datasets(script_args) -> list[tuple[str, str | None, bool]]:
-    """(public name, revision, is on the Hub) of every training dataset."""
+def _published(path: str) -> dict | None:
+    """The `build.json` the dataset builder writes beside a published dataset's card; None for another folder."""
+    build = Path(path).expanduser() / BUILD_FILE
+    return json.loads(build.read_text()) if build.is_file() else None
+
+
+def _datasets(script_args) -> list[dict]:
+    """Every training dataset: `hub` (its Hub id; None when local), `line` (how the card names it) and `toy` (made
+    with the local toy teacher, as its build says)."""
     if script_args.dataset_mixture:
         names = [(name, None) for name in script_args.dataset_mixture]
     else:
         names = [(script_args.dataset_name, script_args.dataset_revision)]
-    return [(public_name(name), revision, not is_local(name)) for name, revision in names]
+    datasets = []
+    for name, revision in names:
+        if not is_local(name):
+            line = f"[{name}](https://huggingface.co/datasets/{name}) at revision `{revision or 'main'}`"
+            datasets.append({"hub": name, "line": line, "toy": False})
+        elif build := _published(name):
+            line = f"`{build['name']}` version `{build['version']}`, build `{build['fingerprint']}` (a local build)"
+            datasets.append({"hub": None, "line": line, "toy": bool(build.get("card", {}).get("toy_teacher"))})
+        else:
+            datasets.append({"hub": None, "line": f"`{public_name(name)}`", "toy": False})
+    return datasets
 
 
 def plot_loss(log_history: list[dict], path: Path) -> bool:
@@ -158,7 +179,7 @@ def render(script_args, training_args, model_args, trainer_state, hardware, elap
     card_data = ModelCardData(
         model_name=name,
         base_model=base,
-        datasets=[d for d, _, on_hub in datasets if on_hub] or None,
+        datasets=[d["hub"] for d in datasets if d["hub"]] or None,
         license=license_,
         license_name=license_name,
         language=["code"],
@@ -176,12 +197,7 @@ def render(script_args, training_args, model_args, trainer_state, hardware, elap
             start_line += f", itself fine-tuned from [{base}](https://huggingface.co/{base})"
     else:
         start_line = f"- Base model: [{base}](https://huggingface.co/{base}) at revision `{base_revision or 'main'}`"
-    data_lines = [
-        f"- Training data: [{d}](https://huggingface.co/datasets/{d}) at revision `{r or 'main'}`"
-        if on_hub
-        else f"- Training data: `{d}`"
-        for d, r, on_hub in datasets
-    ]
+    data_lines = [f"- Training data: {d['line']}" for d in datasets]
     if script_args.dataset_mixture:
         data_lines.append(f"- Mixture (rows or fractions): {dict(script_args.dataset_mixture)}")
     table = "\n".join(
@@ -190,7 +206,8 @@ def render(script_args, training_args, model_args, trainer_state, hardware, elap
     loss = final_loss(log_history)
     devices = ", ".join(hardware.get("device_names", [])) or "unknown"
     per_node = hardware.get("devices_per_node")
-    body = f"""
+    notice = f"\n{TOY_MODEL_NOTICE}\n" if any(d["toy"] for d in datasets) else ""
+    body = f"""{notice}
 # {name}
 
 A [Magicoder](https://arxiv.org/abs/2312.02120)-style code model: fine-tuned with TRL's `SFTTrainer` on

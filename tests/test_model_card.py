@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 import train_sft
+from oss_common.card import TOY_MODEL_NOTICE
 from oss_common.template import PROMPT
 from oss_sft.card import LOSS_PLOT, write_model_card
 
@@ -129,3 +130,24 @@ def test_no_token_or_local_path_leaks(tmp_path):
     assert "`stage1 (local)`" in text and "`evol.jsonl (local)`" in text
     assert "No training loss was logged." in text
     assert not (path.parent / LOSS_PLOT).exists()
+
+
+@pytest.mark.parametrize("toy", [True, False])
+def test_a_published_local_dataset_is_named_by_its_build(tmp_path, toy):
+    """A folder the builder published: its name, version and fingerprint, and the toy notice when its build says so."""
+    hub = tmp_path / "publish" / "cc01f84f7384e2af" / "hub"
+    hub.mkdir(parents=True)
+    build = {"name": "oss-instruct-quickstart", "version": "0.1.0", "fingerprint": "cc01f84f7384e2af"}
+    (hub / "build.json").write_text(json.dumps(build | {"card": {"toy_teacher": toy}}))
+    script_args, training_args, model_args = parse(
+        tmp_path, "recipes/quickstart/stage1_oss_instruct.yaml", "--dataset_name", str(hub)
+    )
+    path = write_model_card(
+        training_args.output_dir, script_args, training_args, model_args, {"log_history": []}, HARDWARE, 10.0
+    )
+    meta, text = front_matter(path)
+    assert "- Training data: `oss-instruct-quickstart` version `0.1.0`, build `cc01f84f7384e2af`" in text
+    assert "hub (local)" not in text and str(tmp_path) not in text
+    assert "datasets" not in meta
+    body = text.split("---\n", 2)[2].lstrip()
+    assert body.startswith(TOY_MODEL_NOTICE) is toy
