@@ -124,7 +124,7 @@ class DirectorySource:
     @lru_cache(maxsize=65_536)  # noqa: B019 - one source object per run; the licence lookup per folder
     def _license_at(self, folder: Path) -> str | None:
         found = licenses.license_in_folder(folder) or licenses.package_license(folder)
-        if found or folder == self.top or folder == folder.parent:
+        if found or folder in (self.top, folder.parent) or licenses.is_site_dir(folder):
             return found
         return self._license_at(folder.parent)
 

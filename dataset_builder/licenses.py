@@ -123,6 +123,11 @@ def package_license(folder: Path) -> str | None:
     return _site_licenses(str(folder.parent)).get(folder.name)
 
 
+def is_site_dir(folder: Path) -> bool:
+    """A folder of installed distributions (site-packages): a licence lookup stops there."""
+    return bool(_site_licenses(str(folder)))
+
+
 def is_unknown(spdx: str | None) -> bool:
     return not spdx or spdx.strip().lower() in (UNKNOWN, "other", "noassertion", "none")
 

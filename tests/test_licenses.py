@@ -85,6 +85,8 @@ def test_installed_packages_take_their_licence_from_metadata(tmp_path):
         "none_pkg/__init__.py": None,
     }
     assert _source(site / "expr_pkg") == {"__init__.py": "BSD-3-Clause"}  # the package folder itself as corpus
+    (tmp_path / "LICENSE").write_text(HEADS["MIT"])  # above site-packages: not the licence of its packages
+    assert _source(site)["none_pkg/__init__.py"] is None
 
 
 def test_copyleft_and_unknown_seeds_are_warned_about():
