@@ -15,9 +15,9 @@ backend and sampling settings, and a rerun with different ones is refused rather
 
 from __future__ import annotations
 
-import logging
 import sys
 
+from oss_common.logs import configure_logging
 from oss_generate import GenerationError, SamplingParams, make_backend
 from oss_generate.base import detail
 from oss_generate.config import GenerateArguments, backend_options
@@ -39,7 +39,7 @@ def make_parser():
 
 def main(args: GenerateArguments) -> None:
     # --- setup -------------------------------------------------------------------------------------------------------
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    configure_logging()
 
     # --- sampling ----------------------------------------------------------------------------------------------------
     params = SamplingParams(

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import trl
 
+from oss_common.logs import configure_logging
 from oss_common.names import is_local
 from oss_common.parsing import yaml_mappings
 from oss_sft.checkpoints import last_complete_checkpoint, push
@@ -40,7 +41,7 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: trl
     from oss_sft.data import load_training_data
 
     # --- setup ----------------------------------------------------------------------------------------------------
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    configure_logging()
     transformers.set_seed(training_args.seed)
     apply_global_batch_size(training_args)
     last_checkpoint = None

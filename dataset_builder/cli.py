@@ -17,6 +17,7 @@ import yaml
 
 from dataset_builder.config import FINGERPRINT, BuilderConfig, ConfigError
 from dataset_builder.pipeline import CHAINS, STAGES
+from oss_common.logs import configure_logging
 from oss_common.parsing import yaml_mappings
 
 # Commands that run a whole pipeline: the recipe's own (build), or a fixed one.
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE, file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     command, rest = argv[0], argv[1:]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger("openai").setLevel(logging.WARNING)  # retries are counted on the progress bar

@@ -15,6 +15,8 @@ import typing
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
+from dataset_builder import languages as langs
+
 PAPER_LANGUAGES = {
     "python": 40_000,
     "cpp": 5_000,
@@ -41,11 +43,22 @@ def _help(text: str, *stages: str) -> dict:
     return {"help": text, FINGERPRINT: stages} if stages else {"help": text}
 
 
+# Fields that joined a stage's fingerprint after run folders had been named: they count only when set, so a recipe
+# that leaves them at their default keeps its run folders.
+FINGERPRINTED_WHEN_SET = frozenset({"extension_languages"})
+
+
 def fingerprint_fields(config: BuilderConfig, stage: str) -> dict:
     """{field: value} of the recipe fields marked as part of `stage`'s fingerprint."""
-    return {
-        f.name: getattr(config, f.name) for f in dataclasses.fields(config) if stage in f.metadata.get(FINGERPRINT, ())
-    }
+    values = {}
+    for f in dataclasses.fields(config):
+        if stage not in f.metadata.get(FINGERPRINT, ()):
+            continue
+        value = getattr(config, f.name)
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default
+        if f.name not in FINGERPRINTED_WHEN_SET or value != default:
+            values[f.name] = value
+    return values
 
 
 @dataclass
@@ -104,6 +117,14 @@ class BuilderConfig:
         default_factory=lambda: dict(PAPER_LANGUAGES),
         metadata=_help(
             "Language -> number of seeds, e.g. {python: 40000, rust: 5000}. CLI: a YAML/JSON mapping.", "seeds"
+        ),
+    )
+    extension_languages: dict = field(
+        default_factory=dict,
+        metadata=_help(
+            "File extension -> language of a local corpus, over the built-in table, e.g. {h: cpp} for C++ headers "
+            "(by default .h is C, or C++ when only cpp is requested). CLI: a YAML/JSON mapping.",
+            "seeds",
         ),
     )
     min_lines: int = field(default=1, metadata=_help("Fewest lines in a seed snippet.", "seeds"))
@@ -334,6 +355,10 @@ class BuilderConfig:
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
                 raise ConfigError(f"`languages.{lang}` must be a non-negative integer, got {count!r}.")
         self.languages = {str(k).lower(): v for k, v in self.languages.items()}
+        try:
+            self.extension_languages = langs.extension_overrides(self.extension_languages)
+        except ValueError as err:
+            raise ConfigError(f"`extension_languages`: {err}.") from err
         if not 1 <= self.min_lines <= self.max_lines:
             raise ConfigError(f"Need 1 <= min_lines <= max_lines, got {self.min_lines} and {self.max_lines}.")
         if self.corpus_type not in {"auto", "quickstart", "hub", "directory", "files"}:

@@ -130,7 +130,7 @@ class DirectorySource:
 
     def __iter__(self) -> Iterator[Candidate]:
         for rel in self._paths():
-            lang = langs.from_path(rel, self.wanted)
+            lang = langs.from_path(rel, self.wanted, self.config.extension_languages)
             if lang is None:
                 self.skipped["unknown_extension"] += 1
                 continue
@@ -198,7 +198,10 @@ class FilesSource:
                 )
             path = row_field(row, c.corpus_path_field) or row_field(row, "path")
             lang = row_field(row, c.corpus_language_field)
-            lang = langs.canonical(lang) if lang else (langs.from_path(path, self.wanted) if path else None)
+            if lang:
+                lang = langs.canonical(lang)
+            else:
+                lang = langs.from_path(path, self.wanted, c.extension_languages) if path else None
             if lang is None:
                 self.skipped["unknown_language"] += 1
                 continue

@@ -23,6 +23,7 @@ from dataset_builder.runs import write_json_atomic
 
 DEFAULT_MAX_ROWS = 20_000
 LENGTH_BIN = 20  # tokens per bin, as in the release's length.py
+CLIP_MIN_ROWS = 100  # the length figure stops at p99 only from this many rows on
 FIGURES = ("token_lengths", "language_mix", "humaneval_similarity", "categories")
 
 
@@ -42,12 +43,15 @@ def _plot_lengths(plt, lengths: dict[str, list[int]], tokenizer_name: str, path:
     import numpy as np
 
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    top = max(np.quantile(v, 0.99) for v in lengths.values() if v)
+    # Above p99 the long tail would squeeze the bars; on a few rows p99 is one of them, so every row is shown.
+    clip = max(len(v) for v in lengths.values()) >= CLIP_MIN_ROWS
+    top = max(np.quantile(v, 0.99) if clip else max(v) for v in lengths.values() if v)
     bins = np.arange(0, top + 2 * LENGTH_BIN, LENGTH_BIN)
     for (field, values), color in zip(lengths.items(), ("#005a92", "#e67800"), strict=True):
         ax.hist(values, bins=bins, alpha=0.45, color=color, label=f"{field} (median {np.median(values):.0f})")
         ax.hist(values, bins=bins, histtype="step", color=color)
-    ax.set_xlabel(f"Number of tokens ({tokenizer_name}; {LENGTH_BIN}-token bins, up to p99)")
+    shown = "up to p99" if clip else "all rows"
+    ax.set_xlabel(f"Number of tokens ({tokenizer_name}; {LENGTH_BIN}-token bins, {shown})")
     ax.set_ylabel("Rows")
     ax.set_title("Token length of problems and solutions")
     ax.legend()

@@ -66,9 +66,25 @@ def canonical(name: str) -> str:
     return ALIASES.get(name, name)
 
 
-def from_path(path: str | PurePath, wanted: set[str] | frozenset[str] = frozenset()) -> str | None:
-    """The language of a file by its extension, or None. A `.h` header counts as C++ when C is not wanted."""
-    lang = EXTENSIONS.get(os.path.splitext(path)[1].lower())
+def extension_overrides(mapping: dict) -> dict[str, str]:
+    """A recipe's extension -> language mapping (`{h: cpp}`, `{.H: c++}`) as `{".h": "cpp"}`."""
+    table = {}
+    for ext, lang in mapping.items():
+        if not isinstance(ext, str) or not ext.strip(". ") or not isinstance(lang, str) or not lang.strip():
+            raise ValueError(f"expected extension -> language such as {{h: cpp}}, got {ext!r}: {lang!r}")
+        table["." + ext.strip().lstrip(".").lower()] = canonical(lang)
+    return table
+
+
+def from_path(
+    path: str | PurePath, wanted: set[str] | frozenset[str] = frozenset(), overrides: dict[str, str] | None = None
+) -> str | None:
+    """The language of a file by its extension, or None. `overrides` (`extension_overrides`) come first; otherwise a
+    C file (`.c`, `.h`) counts as C++ when C++ is wanted and C is not."""
+    ext = os.path.splitext(path)[1].lower()
+    if overrides and ext in overrides:
+        return overrides[ext]
+    lang = EXTENSIONS.get(ext)
     if lang == "c" and "c" not in wanted and "cpp" in wanted:
         return "cpp"
     return lang

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import sys
+
+from oss_common.logs import configure_logging
 
 
 def make_parser():
@@ -17,7 +18,7 @@ def make_parser():
 def cli(argv: list[str] | None = None) -> int:
     from eval.problems import ProblemsError
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging("%(levelname)s %(name)s: %(message)s")
     try:
         (config,) = make_parser().parse_args_and_config(argv)
     except ValueError as err:

@@ -88,7 +88,7 @@ class EvalConfig:
     )
     precision: str = field(default="bf16", metadata={"help": "bigcode harness: fp32 | fp16 | bf16"})
     # --- output ----------------------------------------------------------------------------------------------
-    output_dir: str = field(default="eval_results", metadata={"help": "Runs go to OUTPUT_DIR/<model>/."})
+    output_dir: str = field(default="outputs/eval", metadata={"help": "Runs go to OUTPUT_DIR/<model>/."})
     update_card: bool = field(
         default=True, metadata={"help": "Write the scores into a local model folder's README.md model-index."}
     )

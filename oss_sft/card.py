@@ -80,16 +80,19 @@ def plot_loss(log_history: list[dict], path: Path) -> bool:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-    ax.plot(*zip(*points, strict=True), color="tab:blue", label="training loss")
+    lines = ax.plot(*zip(*points, strict=True), color="tab:blue", label="training loss")
     ax.set_xlabel("optimizer step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss")
     lrs = [(e["step"], e["learning_rate"]) for e in log_history if "learning_rate" in e and "step" in e]
     if lrs:
         twin = ax.twinx()
-        twin.plot(*zip(*lrs, strict=True), color="tab:gray", linestyle="--", label="learning rate")
+        lines += twin.plot(*zip(*lrs, strict=True), color="tab:gray", linestyle="--", label="learning rate")
         twin.set_ylabel("learning rate")
+    ax.legend(handles=lines, loc="upper right")
     ax.grid(alpha=0.3)
     ax.set_title("Training loss")
     fig.tight_layout()

@@ -166,6 +166,20 @@ def test_write_figures_pngs_numbers_and_card(tmp_path, rows):
     assert "| built | 20 of 30 |" in card and "python 12 (40.0%)" in card
 
 
+@pytest.mark.parametrize(("rows", "clipped"), [(5, False), (figures.CLIP_MIN_ROWS, True)])
+def test_length_figure_clips_at_p99_only_with_enough_rows(tmp_path, monkeypatch, rows, clipped):
+    import matplotlib.pyplot as plt
+
+    drawn = []
+    monkeypatch.setattr(plt, "close", drawn.append)
+    lengths = {"problem": [30] * (rows - 1) + [900], "solution": [50] * (rows - 1) + [1200]}
+    figures._plot_lengths(plt, lengths, "whitespace", tmp_path / "token_lengths.png")
+    (ax,) = drawn[0].axes
+    counted = sum(patch.get_height() for patch in ax.patches if patch.get_fill())
+    assert counted == (2 * (rows - 1) if clipped else 2 * rows)  # the two longest rows are beyond p99 or shown
+    assert ("up to p99" in ax.get_xlabel()) == clipped and ("all rows" in ax.get_xlabel()) != clipped
+
+
 def test_run_writes_figures_beside_the_rows(tmp_path, rows):
     upstream = RunDir(tmp_path, "decontaminate", "up")
     upstream.prepare({}, {}, None)

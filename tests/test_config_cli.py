@@ -64,6 +64,20 @@ def test_wrong_type_is_named(tmp_path):
         parse_config(["--config", recipe(tmp_path, languages={"python": "lots"})])
 
 
+def test_list_fields_take_yaml_or_words():
+    quickstart = ["--config", str(ROOT / "recipes/oss_instruct/quickstart.yaml")]
+    assert parse_config([*quickstart, "--variants", "[]"]).variants == []
+    assert parse_config([*quickstart, "--variants", "[python, no_noisy]"]).variants == ["python", "no_noisy"]
+    assert parse_config([*quickstart, "--variants", "[python,", "no_noisy]"]).variants == ["python", "no_noisy"]
+    assert parse_config([*quickstart, "--variants", "python", "no_noisy"]).variants == ["python", "no_noisy"]
+    assert parse_config([*quickstart, "--skip_benchmarks", "[mbpp, apps]"]).skip_benchmarks == ["mbpp", "apps"]
+    assert parse_config([*quickstart, "--benchmarks", "humaneval"]).benchmarks == ["humaneval"]
+    with pytest.raises(ConfigError, match=r"--variants: expected a list such as '\[python, no_noisy\]', got '\[a'"):
+        parse_config([*quickstart, "--variants", "[a"])
+    with pytest.raises(ConfigError, match="--skip_benchmarks.*expected a list"):
+        parse_config([*quickstart, "--skip_benchmarks", "[{mbpp: 1}]"])
+
+
 def test_missing_teacher_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="No teacher"):
         parse_config(["--config", recipe(tmp_path, teacher_model=None)])

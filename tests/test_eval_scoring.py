@@ -72,12 +72,24 @@ def test_off_by_one_is_caught_by_the_recorded_inputs(tmp_path, humaneval):
 
 
 def test_relative_paths_are_scored_from_where_they_were_given(tmp_path, monkeypatch, humaneval):
-    """`--output_dir eval_results` (the recipes' default) is relative to the caller, not to the scorer's folder."""
+    """`--output_dir outputs/eval` (the recipes' default) is relative to the caller, not to the scorer's folder."""
     monkeypatch.chdir(tmp_path)
     task = {"HumanEval/53": humaneval["HumanEval/53"]}
     results = score_completions(Path("relative"), "humaneval", task, {"HumanEval/53": ["\n    return x + y\n```"]})
     assert results["eval"]["HumanEval/53"][0]["base_status"] == "pass"
     assert (tmp_path / "relative" / "run" / "samples_eval_results.json").is_file()
+
+
+def test_runs_go_under_outputs_by_default():
+    """Eval runs land in `outputs/eval`, beside the builder's and trainer's outputs, not in the repository root."""
+    import yaml
+
+    from eval.config import EvalConfig
+
+    root = Path(__file__).resolve().parents[1]
+    assert EvalConfig(model_name_or_path="m").output_dir == "outputs/eval"
+    for recipe in sorted((root / "recipes" / "eval").glob("*.yaml")):
+        assert Path(yaml.safe_load(recipe.read_text())["output_dir"]).parts[0] == "outputs", recipe.name
 
 
 @pytest.mark.parametrize(

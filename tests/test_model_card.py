@@ -9,7 +9,7 @@ import yaml
 import train_sft
 from oss_common.card import TOY_MODEL_NOTICE
 from oss_common.template import PROMPT
-from oss_sft.card import LOSS_PLOT, write_model_card
+from oss_sft.card import LOSS_PLOT, plot_loss, write_model_card
 
 TOKEN = "hf_TestSecretToken0123456789abcdef"
 LOG_HISTORY = [
@@ -99,6 +99,20 @@ def test_loss_plot_is_a_readable_png(stage1_card):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     pixels = image.imread(png)
     assert pixels.shape[0] > 100 and pixels.shape[1] > 100
+
+
+def test_loss_plot_has_a_legend_and_integer_steps(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    drawn = []
+    monkeypatch.setattr(plt, "close", drawn.append)
+    history = [{"step": step, "loss": 2.0 - 0.3 * step, "learning_rate": 1e-5 * step} for step in (1, 2, 3)]
+    assert plot_loss(history, tmp_path / LOSS_PLOT)
+    (figure,) = drawn
+    ax = figure.axes[0]
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["training loss", "learning rate"]
+    ticks = [tick for tick in ax.get_xticks() if 1 <= tick <= 3]
+    assert ticks and all(float(tick).is_integer() for tick in ticks)
 
 
 def test_no_token_or_local_path_leaks(tmp_path):

@@ -96,6 +96,15 @@ def test_set_up_holds_exactly_the_two_commands_ci_runs():
     assert re.search(r"^make test$", ci, re.M) and re.search(r"^make quickstart$", ci, re.M)
 
 
+def test_after_set_up_activates_the_environment_make_created():
+    sections = README.read_text(encoding="utf-8").split("\n## ")
+    titles = [section.split("\n", 1)[0] for section in sections]
+    after = titles.index("Set up") + 1
+    assert titles[after] == "After set-up"
+    first_block = re.findall(r"```bash\n(.*?)```", sections[after], re.S)[0]
+    assert [shlex.split(line) for line in first_block.splitlines()] == [["source", ".venv/bin/activate"]]
+
+
 @pytest.mark.parametrize("env,argv", COMMANDS, ids=_ids())
 def test_readme_command(env, argv, tmp_path):
     for flag in ("--config", "--config_file"):
@@ -123,6 +132,8 @@ def test_readme_command(env, argv, tmp_path):
         _slurm(argv)
     elif argv[:3] == ["python", "-m", "oss_runbooks.estimate"]:
         _estimate(argv)
+    elif argv[0] == "source":
+        _activate(argv)
     else:
         assert any(tuple(argv[: len(prefix)]) == prefix for prefix in EXTERNAL), f"not exercised: {argv}"
         if argv[0] == "hf":
@@ -185,6 +196,12 @@ def _slurm(argv):
     script, recipe, config = argv[-3:]
     assert subprocess.run(["bash", "-n", ROOT / script]).returncode == 0
     assert (ROOT / recipe).is_file() and (ROOT / "recipes" / "accelerate_configs" / f"{config}.yaml").is_file()
+
+
+def _activate(argv):
+    (script,) = argv[1:]
+    venv = re.search(r"^VENV \?= (\S+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    assert script == f"{venv}/bin/activate", f"the Makefile creates {venv}"
 
 
 def _estimate(argv):

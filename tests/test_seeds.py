@@ -217,3 +217,38 @@ def test_git_corpus_is_fingerprinted_by_commit(tmp_path):
     second, ds = seeds_of(tmp_path, corpus=str(corpus), languages={"python": 10})
     assert second.path != first.path
     assert "pkg/two.py" in ds["path"]
+
+
+def test_header_language_follows_the_recipe(tmp_path):
+    """`.h` is C, or C++ when only cpp is requested; `extension_languages: {h: cpp}` makes it C++ beside C."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "vector.h").write_text("template <typename T>\nclass Vector {\n  T* data;\n};\n")
+    (corpus / "vector.cpp").write_text('#include "vector.h"\nint main() {\n  return 0;\n}\n')
+    (corpus / "util.c").write_text("int add(int a, int b) {\n  return a + b;\n}\n")
+    both = {"c": 5, "cpp": 5}
+
+    def langs(**kwargs):
+        _, ds = seeds_of(tmp_path, corpus=str(corpus), **kwargs)
+        return dict(zip(ds["path"], ds["lang"], strict=True))
+
+    assert langs(languages=both) == {"vector.h": "c", "vector.cpp": "cpp", "util.c": "c"}
+    assert langs(languages={"cpp": 5})["vector.h"] == "cpp"
+    headers_are_cpp = langs(languages=both, extension_languages={".H": "c++"})
+    assert headers_are_cpp == {"vector.h": "cpp", "vector.cpp": "cpp", "util.c": "c"}
+    assert "vector.h" not in langs(languages={"cpp": 5}, extension_languages={"h": "c"})
+
+
+def test_extension_languages_are_checked_and_fingerprinted_only_when_set(tmp_path):
+    from dataset_builder.stages.seeds import Seeds
+
+    assert BuilderConfig(extension_languages={"h": "C++", ".HPP": "cpp"}).extension_languages == {
+        ".h": "cpp",
+        ".hpp": "cpp",
+    }
+    with pytest.raises(ConfigError, match="extension_languages"):
+        BuilderConfig(extension_languages={"h": 3})
+    assert "extension_languages" not in Seeds().fingerprint_inputs(BuilderConfig())
+    assert Seeds().fingerprint_inputs(BuilderConfig(extension_languages={"h": "cpp"}))["extension_languages"] == {
+        ".h": "cpp"
+    }

@@ -19,7 +19,7 @@
 #   NUM_PROCESSES              GPUs to use (accelerate's --num_processes; default: the config's)
 #   STAGE1_OUTPUT_DIR, STAGE2_OUTPUT_DIR   default: the stage recipes' output_dir
 #   EVAL_RECIPE                recipes/eval/evalplus.yaml (HumanEval(+) and MBPP(+))
-#   EVAL_OUTPUT_DIR, EVAL_ARGS the recipe's output_dir (eval_results), and overrides of `python -m eval` (e.g. "--backend vllm")
+#   EVAL_OUTPUT_DIR, EVAL_ARGS the recipe's output_dir (outputs/eval), and overrides of `python -m eval` (e.g. "--backend vllm")
 #   BIGCODE_HARNESS_DIR        a bigcode-evaluation-harness clone: also run MultiPL-E, DS-1000, APPS
 #   BIGCODE_HARNESS_PYTHON     the python of the harness's environment (default: this one)
 #   HUB_ORG                    push the built datasets and the model, with their cards, to this Hub user or org
