@@ -11,8 +11,6 @@ stage's estimate without writing anything under `output_dir`.
 from __future__ import annotations
 
 import dataclasses
-import logging
-import os
 import tempfile
 from pathlib import Path
 
@@ -22,11 +20,10 @@ from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.pipeline import chain_of, run_dir_for
 from dataset_builder.stages import generate
 from dataset_builder.teacher.base import TeacherError
-
-logger = logging.getLogger(__name__)
+from oss_common.openai_env import endpoint_name
 
 TEACHER_CHECK_TIMEOUT = 10.0  # seconds for the teacher's /v1/models
-HUB_CHECK_TIMEOUT = 10.0  # seconds for the Hub's whoami and dataset info
+HUB_CHECK_TIMEOUT = 10.0  # seconds for the Hub's dataset info
 
 
 def stages_up_to(config: BuilderConfig, target: str) -> tuple[str, ...]:
@@ -112,7 +109,7 @@ def teacher_problems(config: BuilderConfig) -> list[str]:
     from dataset_builder.teacher.openai_api import fatal_message, make_client
 
     settings = generate.teacher_settings(config, config.teacher_model, config.teacher_base_url)
-    where = config.teacher_base_url or os.environ.get("OPENAI_BASE_URL") or "the OpenAI API"
+    where = endpoint_name(config.teacher_base_url)
     try:
         client = make_client(settings, sync=True).with_options(timeout=TEACHER_CHECK_TIMEOUT, max_retries=0)
         listed = [model.id for model in client.models.list()]
