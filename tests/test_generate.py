@@ -11,7 +11,7 @@ import pytest
 from dataset_builder.cli import main, parse_config
 from dataset_builder.pipeline import run_stage
 from dataset_builder.teacher.base import TeacherError
-from tests.conftest import teacher_argv, write_corpus
+from tests.conftest import OFFLINE, teacher_argv, write_corpus
 from tests.helpers.runs import load_rejects
 from tests.helpers.teacher_server import TeacherServer
 
@@ -139,27 +139,6 @@ def test_changed_recipe_gets_new_run_folder(tmp_path, api_env, teacher):
     assert sum(teacher.attempts.values()) == 24
 
 
-def test_dry_run_estimates_and_sends_nothing(tmp_path, api_env, teacher, capsys):
-    argv, _ = config_for(tmp_path, teacher)
-    assert main(["build", *argv, "--dry_run"]) == 0
-    out = capsys.readouterr().out
-    assert "12 requests to send" in out
-    assert "prompt tokens" in out and "$" in out
-    assert "Nothing was sent." in out
-    assert sum(teacher.attempts.values()) == 0
-
-
-def test_dry_run_prices_unknown_models_only_with_an_override(tmp_path, api_env, teacher, capsys):
-    argv, _ = config_for(tmp_path, teacher)
-    argv[argv.index("gpt-3.5-turbo-1106")] = "my-own-model"
-    main(["generate", *argv, "--dry_run"])
-    assert "unknown (set price_input_per_million" in capsys.readouterr().out
-    main(["generate", *argv, "--dry_run", "--price_input_per_million", "1", "--price_output_per_million", "2"])
-    # 12 rows x 550 expected completion tokens x $2/M = $0.0132, plus the prompt tokens at $1/M
-    cost = float(capsys.readouterr().out.split("cost              ~$")[1].split()[0])
-    assert 0.0132 < cost < 0.02
-
-
 def test_secrets_never_reach_outputs_or_logs(tmp_path, api_env, teacher, capfd):
     argv, _ = config_for(tmp_path, teacher)
     argv[argv.index(teacher.base_url)] = teacher.base_url.replace("http://", "http://user:hunter2@")
@@ -186,7 +165,7 @@ def test_kill_9_then_resume_gives_identical_rows(tmp_path, api_env, kill_after):
         _, reference = config_for(tmp_path, clean, out="reference", n=n)
         expected = rows(run_stage("parse", reference))
     with TeacherServer(latency=(0.02, 0.15)) as server:
-        argv, config = config_for(tmp_path, server, n=n)
+        argv, config = config_for(tmp_path, server, *OFFLINE, n=n)
         env = dict(os.environ)
         proc = subprocess.Popen(
             [sys.executable, "-m", "dataset_builder", "build", *argv],

@@ -9,11 +9,9 @@ from datasets import load_dataset
 from dataset_builder.cli import main, parse_config
 from dataset_builder.pipeline import CHAINS, run_stage
 from dataset_builder.runs import RunDir
-from tests.conftest import teacher_argv
+from tests.conftest import OFFLINE, teacher_argv
 from tests.helpers.runs import load_rejects
 from tests.helpers.teacher_server import TeacherServer
-
-OFFLINE = ["--benchmarks", "humaneval", "--skip_benchmarks", "mbpp", "apps", "ds1000", "gsm8k"]
 
 
 def humaneval_prompt(task: int) -> str:

@@ -8,6 +8,7 @@ writes to a new folder instead of mixing outputs.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -119,27 +120,54 @@ def teacher_endpoint(config: BuilderConfig, run_dir: RunDir):
         yield server.model, server.base_url
 
 
-def estimate(config: BuilderConfig, seeds, journal: Journal, prices: Prices) -> dict:
-    """Token and cost estimate of the requests not answered yet; completion length from answered rows if any."""
-    pending = list(build_requests(seeds, config, journal.done))
+def read_answers(path) -> list[dict]:
+    """The answers journaled at `path`, read without opening the journal for writing (a torn last line is left out)."""
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.endswith("\n"):
+                break
+            rows.append(json.loads(line))
+    return rows
+
+
+def prices_for(config: BuilderConfig) -> Prices:
+    return Prices(
+        teacher_name(config),
+        config.price_input_per_million,
+        config.price_output_per_million,
+        batch=config.teacher_backend == "openai_batch",
+    )
+
+
+def estimate(config: BuilderConfig, seeds, answered: list[dict], prices: Prices) -> dict:
+    """Token and cost estimate of the requests not answered yet. Completion tokens per row: the mean of the answered
+    rows once there are 20, else `expected_completion_tokens`; never more than a request's max_tokens."""
+    done = {row["raw_index"] for row in answered}
+    pending = list(build_requests(seeds, config, done))
     prompt_tokens = sum(estimate_tokens(r.messages) for r in pending)
-    measured = [row["completion_tokens"] for row in journal.rows() if row.get("completion_tokens")]
+    measured = [row["completion_tokens"] for row in answered if row.get("completion_tokens")]
     per_row = sum(measured) / len(measured) if len(measured) >= 20 else config.expected_completion_tokens
-    completion_tokens = int(per_row * len(pending))
+    completion_tokens = int(sum(min(per_row, r.max_tokens) for r in pending))
     return {
         "requests": len(pending),
-        "already_answered": len(journal.done),
+        "already_answered": len(done),
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
-        "completion_tokens_per_row": per_row,
+        "completion_tokens_per_row": completion_tokens / len(pending) if pending else per_row,
         "completion_estimate_from": "answered rows" if len(measured) >= 20 else "expected_completion_tokens",
+        "max_tokens": max_tokens(config),
         "cost_usd": prices.cost(prompt_tokens, completion_tokens),
     }
 
 
-def dry_run(config: BuilderConfig, seeds, journal: Journal, prices: Prices) -> None:
-    est = estimate(config, seeds, journal, prices)
-    cost = "unknown (set price_input_per_million / price_output_per_million)"
+def print_estimate(config: BuilderConfig, seeds, answered: list[dict]) -> dict:
+    """Print the estimate of what the generate stage still has to send; nothing is sent."""
+    est = estimate(config, seeds, answered, prices_for(config))
+    cost = (
+        f"unknown (set price_input_per_million / price_output_per_million, USD per 1M tokens: no known price for "
+        f"{teacher_name(config)!r})"
+    )
     if est["cost_usd"] is not None:
         cost = f"${est['cost_usd']:,.2f}" if est["cost_usd"] >= 1 else f"${est['cost_usd']:.4f}"
     print(
@@ -147,11 +175,11 @@ def dry_run(config: BuilderConfig, seeds, journal: Journal, prices: Prices) -> N
         f"({est['already_answered']} already answered)\n"
         f"  prompt tokens     ~{est['prompt_tokens']:,}\n"
         f"  completion tokens ~{est['completion_tokens']:,} ({est['completion_tokens_per_row']:.0f}/row from "
-        f"{est['completion_estimate_from']})\n"
+        f"{est['completion_estimate_from']}, max_tokens {est['max_tokens']})\n"
         f"  cost              ~{cost}\n"
         "Nothing was sent."
     )
-    raise StopRequested(est)
+    return est
 
 
 def batch_files(config: BuilderConfig, seeds, run_dir: RunDir, journal: Journal, accounting: Accounting) -> None:
@@ -192,17 +220,11 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     from tqdm.auto import tqdm
 
     seeds = upstream.load()
-    prices = Prices(
-        teacher_name(config),
-        config.price_input_per_million,
-        config.price_output_per_million,
-        batch=config.teacher_backend == "openai_batch",
-    )
     journal = Journal(run_dir.path / "responses.jsonl")
+    if config.dry_run:  # the CLI's dry run does not get here (preflight.dry_run); a direct call stops here
+        raise StopRequested(print_estimate(config, seeds, read_answers(journal.path) if journal.path.exists() else []))
     with journal:
-        if config.dry_run:
-            dry_run(config, seeds, journal, prices)
-        accounting = Accounting(prices)
+        accounting = Accounting(prices_for(config))
         for row in journal.rows():
             accounting.add(row)
         if config.teacher_backend == "openai_batch" and (config.batch_results_files or config.batch_write_only):

@@ -167,6 +167,12 @@ class HubServer(AppThread):
                 self._commit(repo, {".gitattributes": Blob(GITATTRIBUTES, False)}, "initial commit")
             return {"url": self._url(repo), "name": repo_id}
 
+        @app.get("/api/whoami-v2")
+        async def whoami(request: Request):
+            if not request.headers.get("authorization"):
+                return _error(401, "Invalid credentials in Authorization header")
+            return {"type": "user", "name": "test-user", "auth": {"accessToken": {"role": "write"}}}
+
         @app.post("/api/validate-yaml")
         async def validate_yaml(request: Request):
             await request.body()

@@ -45,6 +45,7 @@ class TeacherServer:
         slow_seconds: float = 5.0,
         retry_after: float = 0.05,
         model: str = "fake-teacher",
+        listed: tuple[str, ...] = ("gpt-3.5-turbo-1106",),
     ):
         self.faults = faults or {}
         self.latency = latency
@@ -52,6 +53,7 @@ class TeacherServer:
         self.slow_seconds = slow_seconds
         self.retry_after = retry_after
         self.model = model
+        self.listed = listed  # what /v1/models lists besides `model` (the tests' default teacher_model)
         self.attempts: Counter = Counter()  # row -> requests received
         self.answered: Counter = Counter()  # row -> 200 answers with a usable completion
         self.events: list[str] = []
@@ -171,7 +173,8 @@ class TeacherServer:
 
     async def _route(self, method: str, path: str, body: bytes, writer) -> bool:
         if method == "GET" and path.endswith("/models"):
-            await self._send(writer, 200, {"object": "list", "data": [{"id": self.model, "object": "model"}]})
+            names = dict.fromkeys((self.model, *self.listed))
+            await self._send(writer, 200, {"object": "list", "data": [{"id": n, "object": "model"} for n in names]})
             return True
         if method != "POST" or not path.endswith("/completions"):  # /chat/completions or /completions
             await self._send(writer, 404, {"error": {"message": f"no route {method} {path}"}})

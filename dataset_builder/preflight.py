@@ -1,0 +1,185 @@
+"""Check before spending: what the stages still to run will need, checked cheaply before the first teacher request.
+
+`check(config, target)` looks at the stages of the recipe's chain up to `target` that are not complete yet (no
+`stats.json`) and collects every problem it finds: the corpus resolves and the languages are known (seeds), the
+teacher answers `/v1/models` with the key and lists the model (generate), every benchmark can be loaded or is skipped
+(decontaminate), the Hub token can write when `push_to_hub` is set (publish). It raises one `ConfigError` that lists
+them all, one line each with its fix. `dry_run(config, target)` runs the same check, then prints the generate
+stage's estimate without writing anything under `output_dir`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+from dataset_builder import benchmarks, corpus_readers
+from dataset_builder import languages as langs
+from dataset_builder.config import BuilderConfig, ConfigError
+from dataset_builder.pipeline import chain_of, run_dir_for
+from dataset_builder.stages import generate
+from dataset_builder.teacher.base import TeacherError
+from oss_common.openai_env import endpoint_name
+
+TEACHER_CHECK_TIMEOUT = 10.0  # seconds for the teacher's /v1/models
+HUB_CHECK_TIMEOUT = 10.0  # seconds for the Hub's dataset info
+
+
+def stages_up_to(config: BuilderConfig, target: str) -> tuple[str, ...]:
+    chain = chain_of(config)
+    return chain[: chain.index(target) + 1]
+
+
+def pending_stages(config: BuilderConfig, target: str) -> list[str]:
+    """The stages of the chain up to `target` whose run folder is not complete, in order."""
+    stages = stages_up_to(config, target)
+    pending, upstream = [], None
+    try:
+        for stage in stages:
+            run_dir, _ = run_dir_for(stage, config, upstream)
+            if not run_dir.is_complete():
+                pending.append(stage)
+            upstream = run_dir
+    except ConfigError:  # the corpus does not resolve, so no stage after it can be complete
+        return list(stages)
+    return pending
+
+
+def corpus_problems(config: BuilderConfig) -> list[str]:
+    problems = []
+    try:
+        kind, _ = corpus_readers.resolve_corpus(config)
+    except ConfigError as err:
+        problems.append(str(err))
+        kind = None
+    known = set(langs.EXTENSIONS.values())
+    # a Hub corpus names a language by its data_dir, under any name
+    unknown = sorted(lang for lang in config.languages if lang not in known and lang not in config.corpus_data_dirs)
+    if unknown and kind != "hub":
+        problems.append(f"Unknown language(s) {unknown} in `languages`: known are {sorted(known)}.")
+    return problems
+
+
+def _hub_dataset_available(source: benchmarks.HubSource) -> str | None:
+    """None when the Hub (or the local Hub cache) has the dataset; otherwise why not."""
+    from huggingface_hub import HfApi, constants
+
+    try:
+        info = HfApi().dataset_info(source.path, revision=source.revision, timeout=HUB_CHECK_TIMEOUT)
+    except Exception as err:  # offline, missing, gated: any failure means it cannot be downloaded now
+        cached = Path(constants.HF_HUB_CACHE) / f"datasets--{source.path.replace('/', '--')}"
+        return None if cached.is_dir() else f"{type(err).__name__}: {err}".split("\n")[0]
+    files = {sibling.rfilename for sibling in info.siblings or []}
+    if source.data_files and files and source.data_files not in files:
+        return f"the dataset has no file {source.data_files!r}"
+    return None
+
+
+def benchmark_problems(config: BuilderConfig) -> list[str]:
+    """Local and packaged benchmarks are loaded (cheap); Hub ones are looked up, not downloaded."""
+    try:
+        benchmarks.check_names(config)
+    except ConfigError as err:
+        return [str(err)]
+    problems = []
+    for name in config.benchmarks:
+        if name in config.skip_benchmarks:
+            continue
+        spec = config.benchmark_sources.get(name)
+        try:
+            kind, where = benchmarks.resolve_source(name, spec)
+            if kind != "hub":
+                benchmarks.load_benchmark(name, spec)
+            elif (why := _hub_dataset_available(where)) is not None:
+                problems.append(str(benchmarks.load_error(name, where, why)))
+        except ConfigError as err:
+            problems.append(str(err))
+    return problems
+
+
+def teacher_problems(config: BuilderConfig) -> list[str]:
+    """The teacher answers /v1/models with the key and lists the model (a server without that route is not asked)."""
+    if generate.uses_local_teacher(config) or config.teacher_backend == "vllm":
+        return []  # started by the builder itself
+    if config.teacher_backend == "openai_batch" and (config.batch_results_files or config.batch_write_only):
+        return []  # nothing is sent
+    import openai
+
+    from dataset_builder.teacher.openai_api import fatal_message, make_client
+
+    settings = generate.teacher_settings(config, config.teacher_model, config.teacher_base_url)
+    where = endpoint_name(config.teacher_base_url)
+    try:
+        client = make_client(settings, sync=True).with_options(timeout=TEACHER_CHECK_TIMEOUT, max_retries=0)
+        listed = [model.id for model in client.models.list()]
+    except TeacherError as err:
+        return [str(err)]
+    except openai.NotFoundError:
+        return []  # the server has no /v1/models: the first request will tell
+    except openai.APIStatusError as err:
+        return [fatal_message(err, config.teacher_base_url, config.teacher_model)]
+    except openai.APIConnectionError as err:
+        return [f"The teacher at {where} cannot be reached ({err}). Start it, or fix `teacher_base_url`."]
+    if listed and config.teacher_model not in listed:
+        shown = ", ".join(listed[:10]) + (", ..." if len(listed) > 10 else "")
+        return [
+            f"The teacher at {where} has no model {config.teacher_model!r} (it lists {shown}): fix `teacher_model`."
+        ]
+    return []
+
+
+def hub_problems(config: BuilderConfig) -> list[str]:
+    """The Hub answers and the token may write, when the build pushes."""
+    if not config.push_to_hub:
+        return []
+    from huggingface_hub import HfApi
+
+    try:
+        auth = HfApi().whoami().get("auth", {}).get("accessToken", {})
+    except Exception as err:  # offline, no token, a bad token: each is a reason not to start
+        detail = f"{type(err).__name__}: {err}".split("\n")[0]
+        message = (
+            f"Cannot push to {config.push_to_hub}: the Hub did not accept the token ({detail}). Log in with "
+            "`hf auth login` or set HF_TOKEN to a token with write access, or drop `push_to_hub`."
+        )
+        return [message]
+    if auth.get("role") == "read":
+        return [f"Cannot push to {config.push_to_hub}: the Hub token is read-only. Use a token with write access."]
+    return []
+
+
+CHECKS = {"seeds": corpus_problems, "generate": teacher_problems, "decontaminate": benchmark_problems}
+
+
+def check(config: BuilderConfig, target: str) -> None:
+    """Raise one ConfigError listing every problem the stages up to `target` would meet; nothing is written."""
+    if target not in chain_of(config):
+        return  # run_stage says which pipelines have it
+    pending = pending_stages(config, target)
+    problems = [problem for stage in pending if stage in CHECKS for problem in CHECKS[stage](config)]
+    if "publish" in stages_up_to(config, target):
+        problems += hub_problems(config)  # publish pushes whenever it is reached, complete or not
+    if problems:
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        raise ConfigError(f"{len(problems)} problem(s) found before anything was spent:\n{lines}")
+
+
+def dry_run(config: BuilderConfig, target: str) -> None:
+    """The preflight, then the generate stage's token and cost estimate; writes nothing under `output_dir`."""
+    check(config, target)
+    if "generate" not in stages_up_to(config, target):
+        print(f"Dry run: the checks passed; {target} sends no teacher requests. Nothing was run.")
+        return
+    from dataset_builder.pipeline import run_stage
+
+    seeds_dir, _ = run_dir_for("seeds", config, None)
+    generate_dir, _ = run_dir_for("generate", config, seeds_dir)
+    responses = generate_dir.path / "responses.jsonl"
+    answered = list(generate.read_answers(responses)) if responses.exists() else []
+    if seeds_dir.is_complete():
+        generate.print_estimate(config, seeds_dir.load(), answered)
+        return
+    with tempfile.TemporaryDirectory(prefix="dry-run-seeds-") as scratch:
+        seeds = run_stage("seeds", dataclasses.replace(config, output_dir=scratch)).load()
+        generate.print_estimate(config, seeds, answered)
