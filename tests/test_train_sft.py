@@ -162,6 +162,14 @@ def test_stage2_without_stage1_says_run_stage1_first(tmp_path, data):
     assert exit_.value.code not in (0, None)
 
 
+def test_a_two_step_run_of_the_quickstart_recipe_trains_at_its_learning_rate(tiny, data, tmp_path):
+    """The recipe's warm-up is a fraction of the steps, so even 2 steps reach the learning rate; the card says so."""
+    train(tiny, data[0], tmp_path / "out", "--max_steps", "2")
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "| learning rate reached | 5e-05 (step 2) |" in card
+    assert "| schedule | linear, 1 warmup step (0.05 of 2 steps) |" in card
+
+
 # --- loss masks -------------------------------------------------------------------------------------------------
 
 
