@@ -130,4 +130,10 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: trl
 
 
 if __name__ == "__main__":
-    main(*make_parser().parse_args_and_config())
+    from oss_sft.data import DataError
+
+    try:
+        main(*make_parser().parse_args_and_config())
+    except DataError as err:  # a dataset that cannot be trained on: its one-line message, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)

@@ -3,6 +3,9 @@
 COMMAND is a stage (run with everything upstream of it), `build` (the recipe's whole pipeline), or `evol`/`pairs`
 (the whole evol_instruct/direct pipeline). Recipe fields come from the YAML file and any of them can be overridden
 on the command line with the same name (TRL's `TrlParser`).
+
+Exit status: 0 done, 1 the last stage kept no rows (the message names the stage that lost them and why; the recipe's
+`allow_empty: true` makes it 0), 2 a user error (bad recipe, unreachable teacher, failed push).
 """
 
 from __future__ import annotations
@@ -17,11 +20,35 @@ import yaml
 
 from dataset_builder.config import FINGERPRINT, BuilderConfig, ConfigError
 from dataset_builder.pipeline import CHAINS, STAGES
+from dataset_builder.runs import RunDir
 from oss_common.logs import configure_logging
 from oss_common.parsing import yaml_mappings
 
 # Commands that run a whole pipeline: the recipe's own (build), or a fixed one.
 PIPELINE_COMMANDS = {"evol": "evol_instruct", "pairs": "direct"}
+# What to try when a stage drops every row, by the drop reasons the stages count (each stage's stats.json).
+_FOLLOW_PROMPT = "use a teacher that follows the prompt"
+_SOURCE_FILES = "point `corpus` at source files in the recipe's languages"
+EMPTY_HINTS = {
+    "truncated": "raise max_tokens",
+    "no_sections": _FOLLOW_PROMPT,
+    "missing_problem_section": _FOLLOW_PROMPT,
+    "missing_solution_section": _FOLLOW_PROMPT,
+    "empty_problem": _FOLLOW_PROMPT,
+    "empty_solution": _FOLLOW_PROMPT,
+    "contaminated": "check the corpus: every row matched a benchmark",
+    "too_large": "raise max_file_bytes",
+    "long_line": "raise max_line_length",
+    "minified": "raise max_mean_line_length",
+    "generated": "set skip_generated: false",
+    "binary": _SOURCE_FILES,
+    "not_utf8": _SOURCE_FILES,
+    "empty": _SOURCE_FILES,
+    "blank_snippet": _SOURCE_FILES,
+    "no_pairs": "use a corpus whose functions have doc comments",
+    "empty_instruction": "check `evol_dataset`: its rows have no instruction",
+    "empty_response": "check `evol_dataset`: its rows have no response",
+}
 COMMANDS = (*STAGES, "build")
 USAGE = f"""usage: python -m dataset_builder {{{",".join(COMMANDS)}}} [--config RECIPE.yaml] [--FIELD VALUE ...]
 
@@ -96,11 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, TeacherError, PublishError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    return finish(command, config, run_dir)
+
+
+def finish(command: str, config: BuilderConfig, run_dir: RunDir) -> int:
+    """Print the rows each stage kept and where the result is; 1 when the last stage kept no rows (unless the recipe
+    says `allow_empty`)."""
     runs = run_dir.lineage()
     print("\n".join(["", "stage          rows kept", *(run.summary() for run in runs)]))
-    published = run_dir.stage == "publish" and (run_dir.path / "hub").exists()
-    output = run_dir.path / "hub" if published else run_dir.dataset_path
-    print(f"{command}: done -> {output}")
     if config.local_teacher and any(run.stage == "generate" for run in runs):
         from dataset_builder.stages.generate import uses_local_teacher
 
@@ -115,7 +145,35 @@ def main(argv: list[str] | None = None) -> int:
                 "OPENAI_API_KEY (and OPENAI_BASE_URL for another server) to make real data; see README.md for the "
                 "paper-scale recipe."
             )
+    if run_dir.stats()["kept"] == 0 and not config.allow_empty:
+        print(
+            f"error: {command} kept no rows: {where_rows_were_lost(runs)}. The completed stages stay under "
+            f"{config.output_dir} (set allow_empty: true to accept an empty result).",
+            file=sys.stderr,
+        )
+        return 1
+    hub = run_dir.path / "hub"
+    if hub.exists():
+        print(f"{command}: done -> {hub} (train on it, or push it with --push_to_hub ORG/NAME)")
+    elif run_dir.stage == "publish":
+        print(f"{command}: done; no rows, so nothing was published (allow_empty)")
+    else:
+        print(f"{command}: done -> {run_dir.dataset_path} (a stage's rows; `build` publishes a dataset to train on)")
     return 0
+
+
+def where_rows_were_lost(runs: list[RunDir]) -> str:
+    """'parse kept 0 of 8: truncated 7, no_sections 1 — raise max_tokens ...' for the first stage that kept no rows."""
+    for run in runs:
+        stats = run.stats()
+        if stats["kept"] == 0:
+            break
+    dropped = sorted(stats["dropped"].items(), key=lambda item: (-item[1], item[0]))
+    line = f"{run.stage} kept 0 of {stats['rows_in']}"
+    if dropped:
+        line += ": " + ", ".join(f"{reason} {rows}" for reason, rows in dropped)
+    hints = dict.fromkeys(EMPTY_HINTS[reason] for reason, _ in dropped if reason in EMPTY_HINTS)
+    return line + (" — " + " or ".join(hints) if hints else "")
 
 
 if __name__ == "__main__":

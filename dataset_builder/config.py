@@ -346,6 +346,10 @@ class BuilderConfig:
 
     # --- output -----------------------------------------------------------------------------------------------
     output_dir: str = field(default="outputs/oss_instruct", metadata=_help("Root folder of all run folders."))
+    allow_empty: bool = field(
+        default=False,
+        metadata=_help("Exit 0 when the last stage keeps no rows (by default an empty result exits 1 and says why)."),
+    )
 
     def __post_init__(self):
         _check_types(self)

@@ -101,6 +101,25 @@ def plot_loss(log_history: list[dict], path: Path) -> bool:
     return True
 
 
+def _peak_learning_rate(log_history: list[dict]) -> str:
+    """The highest learning rate a logged step trained at, and the first step at it."""
+    logged = [(e["learning_rate"], e["step"]) for e in log_history if "learning_rate" in e and "step" in e]
+    if not logged:
+        return "not logged"
+    peak = max(lr for lr, _ in logged)
+    return f"{peak:g} (step {min(step for lr, step in logged if lr == peak)})"
+
+
+def _schedule(args, total_steps: int | None) -> str:
+    """The scheduler and its warm-up in optimizer steps; a `warmup_steps` below 1 is a fraction of the run's steps."""
+    schedule = _value(args.lr_scheduler_type)
+    if args.warmup_steps >= 1 or not total_steps:
+        return f"{schedule}, {args.warmup_steps:g} warmup step{'' if args.warmup_steps == 1 else 's'}"
+    warmup = args.get_warmup_steps(total_steps)
+    fraction = f"{args.warmup_steps:g} of {total_steps} steps"
+    return f"{schedule}, {warmup} warmup step{'' if warmup == 1 else 's'} ({fraction})"
+
+
 def hyperparameters(training_args, model_args, trainer_state: dict, num_processes: int) -> list[tuple[str, str]]:
     args = training_args
     per_step = args.per_device_train_batch_size * num_processes * args.gradient_accumulation_steps
@@ -108,7 +127,8 @@ def hyperparameters(training_args, model_args, trainer_state: dict, num_processe
         ("epochs", f"{args.num_train_epochs:g}"),
         ("optimizer steps", str(trainer_state.get("global_step", "?"))),
         ("learning rate", f"{args.learning_rate:g}"),
-        ("schedule", f"{_value(args.lr_scheduler_type)}, {args.warmup_steps} warmup steps"),
+        ("learning rate reached", _peak_learning_rate(trainer_state.get("log_history") or [])),
+        ("schedule", _schedule(args, trainer_state.get("max_steps"))),
         ("optimizer", _value(args.optim)),
         (
             "global batch",

@@ -8,6 +8,7 @@ text, and TRL's `completion_only_loss` puts the loss on the response (and EOS) o
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -44,18 +45,65 @@ def to_prompt_completion(row: dict, fmt: str) -> dict:
 
 
 def load_one(name: str, config: str | None, split: str, revision: str | None):
-    """A Hub dataset id (with revision), a `save_to_disk` folder, a Hub-layout folder, or a .jsonl/.parquet file."""
+    """A Hub dataset id (with revision), a `save_to_disk` folder, a Hub-layout folder, or a .jsonl/.parquet file;
+    never a builder run folder, and never without rows."""
     from datasets import load_dataset, load_from_disk
 
     path = Path(os.path.expanduser(name))
+    run = builder_run_folder(path)
+    if run is not None:
+        raise DataError(f"{name} is a run folder of the builder's {run_stage(run)} stage: {published_instead(run)}")
     if path.is_dir() and (path / "state.json").exists():
-        return load_from_disk(str(path))
-    if path.is_file():
-        return load_dataset("parquet" if path.suffix == ".parquet" else "json", data_files=str(path), split="train")
-    try:
-        return load_dataset(name, config, split=split, revision=revision)
-    except FileNotFoundError as err:
-        raise DataError(f"Dataset {name!r} was not found as a local folder, a file or a Hub dataset: {err}") from err
+        dataset = load_from_disk(str(path))
+    elif path.is_file():
+        try:
+            dataset = load_dataset(
+                "parquet" if path.suffix == ".parquet" else "json", data_files=str(path), split="train"
+            )
+        except StopIteration:  # what `datasets` raises for a file without a row
+            dataset = []
+    else:
+        try:
+            dataset = load_dataset(name, config, split=split, revision=revision)
+        except FileNotFoundError as err:
+            raise DataError(
+                f"Dataset {name!r} was not found as a local folder, a file or a Hub dataset: {err}"
+            ) from err
+    if len(dataset) == 0:
+        raise DataError(f"{name} has no rows: train on a dataset with rows (a build that kept none publishes none).")
+    return dataset
+
+
+def builder_run_folder(path: Path) -> Path | None:
+    """The builder's run folder (`OUTPUT_DIR/<stage>/<fingerprint>/`) that `path` is, or holds the rows of."""
+    for folder in (path, path.parent) if path.name in ("dataset", "rejects") else (path,):
+        if (folder / "stats.json").is_file() and (folder / "config.json").is_file():
+            return folder.resolve()
+    return None
+
+
+def run_stage(run: Path) -> str:
+    return json.loads((run / "config.json").read_text()).get("stage") or run.parent.name
+
+
+def published_instead(run: Path) -> str:
+    """Where the build that `run` is part of published its dataset, as advice: the `hub/` folder to train on."""
+    for config in sorted(run.parents[1].glob("publish/*/config.json")):
+        folder = config.parent
+        while folder != run and (folder / "config.json").is_file():
+            upstream = json.loads((folder / "config.json").read_text()).get("upstream")
+            if not upstream:
+                break
+            folder = Path(upstream)
+        if folder == run:
+            hub = config.parent / "hub"
+            if hub.is_dir():
+                return f"train on the published dataset, {hub}"
+            return f"its build kept no rows and published nothing (see {config.parent / 'stats.json'})"
+    return (
+        "train on a published dataset: finish the build (`python -m dataset_builder build --config RECIPE`) and "
+        f"give its {run.parents[1] / 'publish' / '<fingerprint>' / 'hub'} folder"
+    )
 
 
 def prepare(dataset, num_proc: int | None = None):

@@ -79,6 +79,8 @@ def test_card_body(stage1_card):
     for expected in (
         "revision `main`",
         "| learning rate | 5e-05 |",
+        "| learning rate reached | 4.7619e-05 (step 1) |",  # the highest logged: the linear decay's first step
+        "| schedule | linear, 15 warmup steps |",
         "| optimizer | adafactor |",
         "512 = 2 per device x 2 processes x 128 accumulation steps",
         "| max length | 1216 |",
@@ -165,3 +167,18 @@ def test_a_published_local_dataset_is_named_by_its_build(tmp_path, toy):
     assert "datasets" not in meta
     body = text.split("---\n", 2)[2].lstrip()
     assert body.startswith(TOY_MODEL_NOTICE) is toy
+
+
+def test_a_warmup_fraction_is_resolved_and_the_rate_reached_is_stated(tmp_path):
+    """The quickstart's warm-up is a fraction of the steps: 1 of 6 here; the card says the peak the run trained at."""
+    script_args, training_args, model_args = parse(tmp_path, "recipes/quickstart/stage1_oss_instruct.yaml")
+    rates = [0.0, 5e-5, 4e-5, 3e-5, 2e-5, 1e-5]
+    state = {
+        "global_step": 6,
+        "max_steps": 6,
+        "log_history": [{"step": s + 1, "learning_rate": lr} for s, lr in enumerate(rates)],
+    }
+    path = write_model_card(training_args.output_dir, script_args, training_args, model_args, state, HARDWARE, 9.0)
+    text = path.read_text()
+    assert "| learning rate reached | 5e-05 (step 2) |" in text
+    assert "| schedule | linear, 1 warmup step (0.05 of 6 steps) |" in text

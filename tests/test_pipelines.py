@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from datasets import load_dataset
 
-from dataset_builder.cli import main, parse_config
+from dataset_builder.cli import main, parse_config, where_rows_were_lost
 from dataset_builder.pipeline import CHAINS, run_stage
 from dataset_builder.runs import RunDir
 from tests.conftest import OFFLINE, teacher_argv
@@ -112,3 +112,45 @@ def test_direct_pipeline_on_the_bundled_corpus(tmp_path):
     assert len(ds) > 10
     assert {"instruction", "response", "lang"} <= set(ds.column_names)
     assert set(ds["lang"]) <= {"python", "rust", "java"}
+
+
+def test_an_empty_build_exits_1_with_where_the_rows_were_lost(tmp_path, api_env, monkeypatch, capsys):
+    """A teacher that ignores the prompt: parse keeps nothing, the build says so and keeps its finished stages;
+    `allow_empty: true` accepts the empty result without running anything again."""
+    import tests.helpers.teacher_server as ts
+
+    monkeypatch.setattr(ts, "answer_for", lambda messages, seed: "Please share your code snippet.")
+    with TeacherServer() as server:
+        argv = oss_argv(tmp_path, server)
+        assert main(["build", *argv]) == 1
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert err.startswith("error: build kept no rows: parse kept 0 of 8: no_sections 8 — use a teacher that")
+        assert "allow_empty: true" in err
+        out = tmp_path / "out"
+        for stage in CHAINS["oss_instruct"]:
+            (run,) = (out / stage).iterdir()
+            assert (run / "stats.json").exists(), stage
+        assert not list(out.glob("publish/*/hub"))
+        served = len(server.bodies)
+        assert main(["build", *argv, "--allow_empty", "true"]) == 0
+        assert len(server.bodies) == served
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == "build: done; no rows, so nothing was published (allow_empty)"
+
+
+def test_the_stage_that_lost_the_rows_and_hints_for_its_reasons(tmp_path):
+    stats = {
+        "seeds": {"rows_in": 20, "kept": 8, "dropped": {"too_large": 12}},
+        "generate": {"rows_in": 8, "kept": 8, "dropped": {}},
+        "parse": {"rows_in": 8, "kept": 0, "dropped": {"no_sections": 1, "truncated": 7}},
+        "clean": {"rows_in": 0, "kept": 0, "dropped": {}},
+    }
+    runs = []
+    for stage, counts in stats.items():
+        run = RunDir(tmp_path, stage, "fp")
+        run.path.mkdir(parents=True)
+        run.stats_path.write_text(json.dumps(counts))
+        runs.append(run)
+    assert where_rows_were_lost(runs) == (
+        "parse kept 0 of 8: truncated 7, no_sections 1 — raise max_tokens or use a teacher that follows the prompt"
+    )

@@ -162,6 +162,14 @@ def test_stage2_without_stage1_says_run_stage1_first(tmp_path, data):
     assert exit_.value.code not in (0, None)
 
 
+def test_a_two_step_run_of_the_quickstart_recipe_trains_at_its_learning_rate(tiny, data, tmp_path):
+    """The recipe's warm-up is a fraction of the steps, so even 2 steps reach the learning rate; the card says so."""
+    train(tiny, data[0], tmp_path / "out", "--max_steps", "2")
+    card = (tmp_path / "out" / "README.md").read_text()
+    assert "| learning rate reached | 5e-05 (step 2) |" in card
+    assert "| schedule | linear, 1 warmup step (0.05 of 2 steps) |" in card
+
+
 # --- loss masks -------------------------------------------------------------------------------------------------
 
 
@@ -308,6 +316,58 @@ def test_dataset_without_needed_columns_names_them(tiny, tmp_path):
     assert "['answer', 'question']" in message
     for column in ("`problem`", "`solution`", "`instruction`", "`response`"):
         assert column in message
+
+
+def builder_output(root: Path) -> tuple[Path, Path]:
+    """A finished build's decontaminate and publish run folders, linked by their config.json like the builder's."""
+    from datasets import Dataset
+
+    runs = {stage: root / stage / f"fp-{stage}" for stage in ("decontaminate", "analyze", "publish")}
+    upstream = None
+    for stage, run in runs.items():
+        Dataset.from_list(OSS_ROWS).save_to_disk(str(run / "dataset"))
+        (run / "config.json").write_text(json.dumps({"stage": stage, "upstream": upstream and str(upstream)}))
+        (run / "stats.json").write_text(json.dumps({"rows_in": 8, "kept": 8, "dropped": {}}))
+        upstream = run
+    (runs["publish"] / "hub").mkdir()
+    return runs["decontaminate"], runs["publish"] / "hub"
+
+
+@pytest.mark.parametrize("bad", ["empty", "run_folder", "run_dataset", "columns"])
+def test_a_dataset_that_cannot_be_trained_on_is_one_line_and_exit_2(tiny, tmp_path, bad):
+    run, hub = builder_output(tmp_path / "outputs")
+    dataset, expected = {
+        "empty": (write_jsonl(tmp_path / "empty.jsonl", []), "empty.jsonl has no rows: train on a dataset with rows"),
+        "run_folder": (
+            run,
+            f"is a run folder of the builder's decontaminate stage: train on the published dataset, {hub}",
+        ),
+        "run_dataset": (
+            run / "dataset",
+            f"run folder of the builder's decontaminate stage: train on the published dataset, {hub}",
+        ),
+        "columns": (
+            write_jsonl(tmp_path / "qa.jsonl", [{"question": "Add 1 and 2.", "answer": "3"}]),
+            "columns ['answer', 'question']",
+        ),
+    }[bad]
+    argv = [
+        "--config",
+        RECIPE,
+        "--model_name_or_path",
+        tiny,
+        "--dataset_name",
+        dataset,
+        "--output_dir",
+        tmp_path / "out",
+    ]
+    proc = subprocess.run(  # it stops before the model is loaded: seconds, not the timeout
+        [sys.executable, ROOT / "train_sft.py", *map(str, argv)], env=ENV, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 2, proc.stderr[-4000:]
+    (line,) = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert expected in line
+    assert "Traceback" not in proc.stderr
 
 
 def test_tokenizer_without_eos_fails_clearly(tiny, data, tmp_path):
