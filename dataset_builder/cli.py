@@ -17,7 +17,8 @@ import yaml
 
 from dataset_builder.config import FINGERPRINT, BuilderConfig, ConfigError
 from dataset_builder.pipeline import CHAINS, STAGES
-from oss_common.parsing import yaml_mappings
+from oss_common import errors
+from oss_common.parsing import parse, yaml_mappings
 
 # Commands that run a whole pipeline: the recipe's own (build), or a fixed one.
 PIPELINE_COMMANDS = {"evol": "evol_instruct", "pairs": "direct"}
@@ -56,14 +57,21 @@ def make_parser():
 
 def parse_config(argv: list[str]) -> BuilderConfig:
     try:
-        (config,) = make_parser().parse_args_and_config(argv)
+        (config,) = parse(make_parser(), argv)
     except (argparse.ArgumentError, ValueError, TypeError, FileNotFoundError, yaml.YAMLError) as err:
         raise ConfigError(f"Bad recipe: {err}") from err
     return config
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run a command; a user error prints one line and returns 2, Ctrl-C stops cleanly (oss_common.errors)."""
+    from dataset_builder.hub_push import PublishError
+    from dataset_builder.teacher.base import TeacherError
+
+    return errors.run(run_command, argv, (ConfigError, TeacherError, PublishError))
+
+
+def run_command(argv: list[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
@@ -73,10 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger("openai").setLevel(logging.WARNING)  # retries are counted on the progress bar
 
-    from dataset_builder.hub_push import PublishError
     from dataset_builder.pipeline import run_stage
     from dataset_builder.stages.generate import StopRequested
-    from dataset_builder.teacher.base import TeacherError
 
     try:
         config = parse_config(rest)
@@ -86,9 +92,6 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = run_stage(CHAINS[config.pipeline][-1] if whole else command, config)
     except StopRequested:
         return 0
-    except (ConfigError, TeacherError, PublishError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     runs = run_dir.lineage()
     print("\n".join(["", "stage          rows kept", *(run.summary() for run in runs)]))
     published = run_dir.stage == "publish" and (run_dir.path / "hub").exists()

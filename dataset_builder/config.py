@@ -15,6 +15,8 @@ import typing
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
+from oss_common.parsing import did_you_mean, missing_space
+
 PAPER_LANGUAGES = {
     "python": 40_000,
     "cpp": 5_000,
@@ -324,10 +326,14 @@ class BuilderConfig:
         _check_types(self)
         if not self.languages:
             raise ConfigError("`languages` is empty: give at least one language -> count, e.g. {python: 100}.")
+        fix = missing_space(self.languages)
+        if fix:
+            raise ConfigError(f"`languages`: {fix}.")
         for lang, count in self.languages.items():
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
                 raise ConfigError(f"`languages.{lang}` must be a non-negative integer, got {count!r}.")
         self.languages = {str(k).lower(): v for k, v in self.languages.items()}
+        _check_languages(self)
         if not 1 <= self.min_lines <= self.max_lines:
             raise ConfigError(f"Need 1 <= min_lines <= max_lines, got {self.min_lines} and {self.max_lines}.")
         if self.corpus_type not in {"auto", "quickstart", "hub", "directory", "files"}:
@@ -374,6 +380,20 @@ def redact_url(url: str | None) -> str | None:
             host = f"{host}:{parts.port}"
         parts = parts._replace(netloc=f"***@{host}")
     return urlunsplit(parts)
+
+
+def _check_languages(config: BuilderConfig) -> None:
+    """Every language is one the builder knows (or one the recipe maps to a data_dir or corpus of its own)."""
+    from dataset_builder import languages
+
+    known = set(languages.EXTENSIONS.values())
+    mapped = {str(k).lower() for k in (*config.corpus_data_dirs, *config.corpus_sources)}
+    for lang in config.languages:
+        if languages.canonical(lang) not in known and lang not in mapped:
+            raise ConfigError(
+                f"Unknown language {lang!r} in `languages`{did_you_mean(lang, known | set(languages.ALIASES))}; "
+                f"known: {', '.join(sorted(known))} (or map it in `corpus_data_dirs` or `corpus_sources`)."
+            )
 
 
 def _check_types(obj) -> None:
