@@ -33,6 +33,11 @@ def split_debug(argv: Sequence[str]) -> tuple[list[str], bool]:
     return argv, bool(bare) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
+def detail(err: BaseException | str) -> str:
+    """An exception's message on one line, without a final period (to be followed by the fix)."""
+    return " ".join(str(err).split()).rstrip(".")
+
+
 def is_main_process() -> bool:
     """False in the other ranks of a distributed launch (`accelerate launch`, `torchrun`): only rank 0 reports."""
     return os.environ.get("RANK", "0") == "0"

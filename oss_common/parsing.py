@@ -54,8 +54,9 @@ def yaml_mappings(parser):
     return parser
 
 
-def unknown_names(parser, argv: list[str]) -> str | None:
-    """The first unknown key of the `--config` file or unknown `--option` of `argv`, said with its close matches."""
+def check_names(parser, argv: list[str]) -> None:
+    """A ValueError naming the first unknown key of the `--config` file or `--option` of `argv` and its close
+    matches."""
     import yaml
 
     fields = {action.dest for action in parser._actions} - {"help"}
@@ -68,15 +69,14 @@ def unknown_names(parser, argv: list[str]) -> str | None:
         if isinstance(recipe, dict):
             for key in recipe:
                 if key != "env" and key not in fields:
-                    return f"{path}: unknown field `{key}`{did_you_mean(str(key), fields)}"
+                    raise ValueError(f"{path}: unknown field `{key}`{did_you_mean(str(key), fields)}")
     for arg in argv:
         if not arg.startswith("--") or arg == "--config":
             continue
         option = arg.split("=", 1)[0]
         # argparse also takes an unambiguous prefix (`--temp` for `--temperature`).
         if option not in options and len([o for o in options if o.startswith(option)]) != 1:
-            return f"unknown option `{option}`{did_you_mean(option[2:], spelled, '--')}"
-    return None
+            raise ValueError(f"unknown option `{option}`{did_you_mean(option[2:], spelled, '--')}")
 
 
 def parse(parser, argv: list[str] | None = None) -> tuple:
@@ -84,7 +84,5 @@ def parse(parser, argv: list[str] | None = None) -> tuple:
     import sys
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    problem = unknown_names(parser, argv)
-    if problem:
-        raise ValueError(problem)
+    check_names(parser, argv)
     return parser.parse_args_and_config(argv)
