@@ -38,6 +38,22 @@ def detail(err: BaseException | str) -> str:
     return " ".join(str(err).split()).rstrip(".")
 
 
+def server_message(err: BaseException) -> str:
+    """What the server said in an HTTP error from the `openai` client (its `error.message`, or FastAPI's
+    `detail`), on one line; else the exception's message."""
+    body = getattr(err, "body", None)  # the client keeps the JSON body's `error` object here
+    if isinstance(body, dict):
+        body = body.get("message") or body.get("detail") or body
+    text = body if isinstance(body, str) and body else getattr(err, "message", None) or str(err)
+    return detail(text)
+
+
+def request_url(err: BaseException) -> str | None:
+    """The URL of the request an `openai` client error is about, if it says."""
+    request = getattr(err, "request", None)
+    return str(request.url) if request is not None else None
+
+
 def is_main_process() -> bool:
     """False in the other ranks of a distributed launch (`accelerate launch`, `torchrun`): only rank 0 reports."""
     return os.environ.get("RANK", "0") == "0"
