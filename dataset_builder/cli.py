@@ -36,7 +36,8 @@ USAGE = f"""usage: python -m dataset_builder {{{",".join(COMMANDS)}}} [--config 
   evol           the evol_instruct pipeline: evol-codealpaca-v1 -> decontaminate -> publish
   pairs          the direct pipeline: comment-function pairs from the seed documents -> decontaminate -> publish
 
-`python -m dataset_builder STAGE --help` lists every recipe field."""
+`python -m dataset_builder STAGE --help` lists every recipe field. An error is one line; `--debug` (or
+OSS_INSTRUCT_DEBUG=1) shows its traceback. After Ctrl-C, the same command resumes."""
 
 
 def make_parser():
