@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import sys
 
+from oss_common import errors
 from oss_common.logs import configure_logging
+from oss_common.parsing import parse
 from oss_generate import GenerationError, SamplingParams, make_backend
 from oss_generate.base import detail
 from oss_generate.config import GenerateArguments, backend_options
@@ -58,20 +60,18 @@ def main(args: GenerateArguments) -> None:
 
 
 def cli(argv: list[str] | None = None) -> int:
-    """Parse, run, and turn user errors into one line on stderr and exit status 2."""
+    """Parse and run; a user error is one line on stderr and exit status 2 (oss_common.errors)."""
+    return errors.run(parse_and_run, argv, (GenerationError,))
+
+
+def parse_and_run(argv: list[str]) -> None:
     import yaml
 
     try:
-        (args,) = make_parser().parse_args_and_config(argv)
+        (args,) = parse(make_parser(), argv)
     except (ValueError, OSError, yaml.YAMLError) as err:  # bad arguments, a bad or missing --config file
-        print(f"error: {detail(err)}.", file=sys.stderr)
-        return 2
-    try:
-        main(args)
-    except GenerationError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+        raise errors.UserError(f"{detail(err)}.") from err
+    main(args)
 
 
 if __name__ == "__main__":

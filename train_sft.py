@@ -1,13 +1,15 @@
 """Magicoder fine-tuning with TRL's SFTTrainer.
 
-    accelerate launch --config_file recipes/accelerate_configs/ddp.yaml train_sft.py \
+    accelerate launch --quiet --config_file recipes/accelerate_configs/ddp.yaml train_sft.py \
         --config recipes/magicoder/cl-7b/stage1_oss_instruct.yaml
 
 Stage 1 trains a base model on OSS-Instruct; stage 2 (MagicoderS) continues from stage 1's output on
 Evol-Instruct: its recipe names stage 1's folder or Hub repo (+ `model_revision`) in `model_name_or_path`. Each row
 becomes the paper's training prompt through the Magicoder chat template, saved with the tokenizer; the loss is on the
 response and EOS only (TRL's `completion_only_loss` on prompt/completion data). A crashed run resumes from its last
-checkpoint when started again with the same `output_dir`.
+checkpoint when started again with the same `output_dir`. A user error (a missing model or dataset, a bad recipe)
+is one line and exit status 2, `--debug` shows its traceback; accelerate's `--quiet` keeps the launcher from adding its
+own traceback when the script stops so.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from pathlib import Path
 
 import trl
 
+from oss_common import errors
+from oss_common.errors import UserError, detail
 from oss_common.logs import configure_logging
 from oss_common.names import is_local
-from oss_common.parsing import yaml_mappings
+from oss_common.parsing import parse, yaml_mappings
 from oss_sft.checkpoints import last_complete_checkpoint, push
 from oss_sft.config import ScriptArguments, SFTConfig, apply_global_batch_size
 
@@ -53,19 +57,19 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: trl
     # --- tokenizer with the Magicoder template --------------------------------------------------------------------
     source = model_args.model_name_or_path
     if is_local(source) and not os.path.exists(os.path.expanduser(source)):  # a local path whose folder is missing
-        sys.exit(f"error: {source} does not exist. For stage 2, run stage 1 first (its output_dir is this path).")
+        raise UserError(f"{source} does not exist. For stage 2, run stage 1 first (its output_dir is this path).")
     logger.info("Model: %s (revision %s)", source, model_args.model_revision or "main")
     try:
         tokenizer = AutoTokenizer.from_pretrained(
             model_args.model_name_or_path, revision=model_args.model_revision, trust_remote_code=False
         )
     except OSError as err:
-        sys.exit(
-            f"error: cannot load {model_args.model_name_or_path!r} (revision {model_args.model_revision}): {err}\n"
+        raise UserError(
+            f"cannot load {model_args.model_name_or_path!r} (revision {model_args.model_revision}): {detail(err)}.\n"
             "For stage 2, run stage 1 first (or point model_name_or_path at its Hub repo and model_revision)."
-        )
+        ) from err
     if tokenizer.eos_token is None:
-        sys.exit(f"error: the tokenizer of {model_args.model_name_or_path} has no EOS token; the template needs one.")
+        raise UserError(f"the tokenizer of {model_args.model_name_or_path} has no EOS token; the template needs one.")
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.chat_template = CHAT_TEMPLATE
@@ -129,11 +133,20 @@ def main(script_args: ScriptArguments, training_args: SFTConfig, model_args: trl
         push(training_args)
 
 
-if __name__ == "__main__":
+def cli(argv: list[str] | None = None) -> int:
+    """Parse and train; a user error is one line on stderr and exit status 2 (oss_common.errors)."""
     from oss_sft.data import DataError
 
+    return errors.run(parse_and_run, argv, (DataError,))
+
+
+def parse_and_run(argv: list[str]) -> None:
     try:
-        main(*make_parser().parse_args_and_config())
-    except DataError as err:  # a dataset that cannot be trained on: its one-line message, no traceback
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        args = parse(make_parser(), argv)
+    except (ValueError, OSError) as err:  # bad arguments, a bad or missing --config file
+        raise UserError(detail(err)) from err
+    main(*args)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -21,8 +21,9 @@ import yaml
 from dataset_builder.config import FINGERPRINT, BuilderConfig, ConfigError
 from dataset_builder.pipeline import CHAINS, STAGES
 from dataset_builder.runs import RunDir
+from oss_common import errors
 from oss_common.logs import configure_logging
-from oss_common.parsing import yaml_mappings
+from oss_common.parsing import parse, yaml_mappings
 
 # Commands that run a whole pipeline: the recipe's own (build), or a fixed one.
 PIPELINE_COMMANDS = {"evol": "evol_instruct", "pairs": "direct"}
@@ -63,7 +64,8 @@ USAGE = f"""usage: python -m dataset_builder {{{",".join(COMMANDS)}}} [--config 
   evol           the evol_instruct pipeline: evol-codealpaca-v1 -> decontaminate -> publish
   pairs          the direct pipeline: comment-function pairs from the seed documents -> decontaminate -> publish
 
-`python -m dataset_builder STAGE --help` lists every recipe field."""
+`python -m dataset_builder STAGE --help` lists every recipe field. An error is one line; `--debug` (or
+OSS_INSTRUCT_DEBUG=1) shows its traceback. After Ctrl-C, the same command resumes."""
 
 
 def make_parser():
@@ -84,14 +86,21 @@ def make_parser():
 
 def parse_config(argv: list[str]) -> BuilderConfig:
     try:
-        (config,) = make_parser().parse_args_and_config(argv)
+        (config,) = parse(make_parser(), argv)
     except (argparse.ArgumentError, ValueError, TypeError, FileNotFoundError, yaml.YAMLError) as err:
         raise ConfigError(f"Bad recipe: {err}") from err
     return config
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run a command; a user error prints one line and returns 2, Ctrl-C stops cleanly (oss_common.errors)."""
+    from dataset_builder.hub_push import PublishError
+    from dataset_builder.teacher.base import TeacherError
+
+    return errors.run(run_command, argv, (ConfigError, TeacherError, PublishError))
+
+
+def run_command(argv: list[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
         print(USAGE, file=sys.stderr)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
@@ -102,10 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("openai").setLevel(logging.WARNING)  # retries are counted on the progress bar
 
     from dataset_builder import preflight
-    from dataset_builder.hub_push import PublishError
     from dataset_builder.pipeline import run_stage
     from dataset_builder.stages.generate import StopRequested
-    from dataset_builder.teacher.base import TeacherError
 
     try:
         config = parse_config(rest)
@@ -120,9 +127,6 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = run_stage(target, config)
     except StopRequested:
         return 0
-    except (ConfigError, TeacherError, PublishError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     return finish(command, config, run_dir)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from dataset_builder import languages as langs
+from oss_common.parsing import did_you_mean, missing_space
 
 PAPER_LANGUAGES = {
     "python": 40_000,
@@ -355,10 +356,14 @@ class BuilderConfig:
         _check_types(self)
         if not self.languages:
             raise ConfigError("`languages` is empty: give at least one language -> count, e.g. {python: 100}.")
+        fix = missing_space(self.languages)
+        if fix:
+            raise ConfigError(f"`languages`: {fix}.")
         for lang, count in self.languages.items():
             if not isinstance(count, int) or isinstance(count, bool) or count < 0:
                 raise ConfigError(f"`languages.{lang}` must be a non-negative integer, got {count!r}.")
         self.languages = {str(k).lower(): v for k, v in self.languages.items()}
+        _check_languages(self)
         try:
             self.extension_languages = langs.extension_overrides(self.extension_languages)
         except ValueError as err:
@@ -409,6 +414,20 @@ def redact_url(url: str | None) -> str | None:
             host = f"{host}:{parts.port}"
         parts = parts._replace(netloc=f"***@{host}")
     return urlunsplit(parts)
+
+
+def _check_languages(config: BuilderConfig) -> None:
+    """Every language is one the builder knows (or one the recipe maps to a data_dir or corpus of its own)."""
+    from dataset_builder import languages
+
+    known = set(languages.EXTENSIONS.values())
+    mapped = {str(k).lower() for k in (*config.corpus_data_dirs, *config.corpus_sources)}
+    for lang in config.languages:
+        if languages.canonical(lang) not in known and lang not in mapped:
+            raise ConfigError(
+                f"Unknown language {lang!r} in `languages`{did_you_mean(lang, known | set(languages.ALIASES))}; "
+                f"known: {', '.join(sorted(known))} (or map it in `corpus_data_dirs` or `corpus_sources`)."
+            )
 
 
 def _check_types(obj) -> None:

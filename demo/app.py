@@ -17,6 +17,8 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from oss_common import errors
+from oss_common.parsing import check_names
 from oss_common.template import SYSTEM
 from oss_generate import GenerationError, Request, SamplingParams
 from oss_generate.base import detail
@@ -175,25 +177,24 @@ def main(args: DemoArguments) -> None:
 
 
 def cli(argv: list[str] | None = None) -> int:
-    """Parse, run, and turn user errors into one line on stderr and exit status 2."""
+    """Parse and run; a user error is one line on stderr and exit status 2 (oss_common.errors)."""
+    return errors.run(parse_and_run, argv, (GenerationError,))
+
+
+def parse_and_run(argv: list[str]) -> None:
     from transformers import HfArgumentParser
 
+    parser = HfArgumentParser(DemoArguments)
     try:
-        (args,) = HfArgumentParser(DemoArguments).parse_args_into_dataclasses(argv)
+        check_names(parser, argv)
+        (args,) = parser.parse_args_into_dataclasses(argv)
     except ValueError as err:
-        print(f"error: {detail(err)}.", file=sys.stderr)
-        return 2
+        raise errors.UserError(f"{detail(err)}.") from err
     try:
         import_gradio()  # before the model loads
     except ModuleNotFoundError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    try:
-        main(args)
-    except GenerationError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+        raise errors.UserError(err) from err
+    main(args)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
+from oss_common import errors
 from oss_common.logs import configure_logging
+from oss_common.parsing import parse
 
 
 def make_parser():
@@ -16,24 +18,26 @@ def make_parser():
 
 
 def cli(argv: list[str] | None = None) -> int:
+    """Parse and run; a user error is one line on stderr and exit status 2 (oss_common.errors)."""
+    from eval.bigcode import HarnessError, HarnessMissing
     from eval.problems import ProblemsError
+    from oss_generate import GenerationError
 
+    return errors.run(parse_and_run, argv, (ProblemsError, GenerationError, HarnessMissing, HarnessError))
+
+
+def parse_and_run(argv: list[str]) -> None:
     configure_logging("%(levelname)s %(name)s: %(message)s")
     try:
-        (config,) = make_parser().parse_args_and_config(argv)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        (config,) = parse(make_parser(), argv)
+    except (ValueError, OSError) as err:  # bad arguments, a bad or missing --config file
+        raise errors.UserError(err) from err
     from eval import run
-    from eval.bigcode import HarnessError, HarnessMissing
-    from oss_generate import GenerationError
 
     try:
         run.main(config)
-    except (ProblemsError, GenerationError, HarnessMissing, HarnessError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    except ValueError as err:  # a setting that does not fit the run (eval/run.py)
+        raise errors.UserError(err) from err
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from oss_common.errors import detail
 from oss_common.names import is_local
 from oss_common.template import load_chat_template
 
@@ -70,11 +71,6 @@ class Request:
 
 def request_name(request: Request, position: int) -> str:
     return f"request {request.id!r}" if request.id is not None else f"request #{position} of the batch"
-
-
-def detail(err: BaseException) -> str:
-    """An exception's message on one line, without a final period (to be followed by the fix)."""
-    return " ".join(str(err).split()).rstrip(".")
 
 
 def cut_at_stop(text: str, stop: list[str]) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+from oss_common.errors import request_url, server_message
 from oss_common.openai_env import NO_KEY, api_key, endpoint_name
 from oss_generate.base import (
     Backend,
@@ -75,10 +76,10 @@ class OpenAIBackend(Backend):
         self.tokenizer_name = tokenizer
         self.served = {}  # what the server reports: model name, system_fingerprint
         self._key = api_key(base_url, api_key_env)
-        if self._key is None:
+        if self._key is None:  # requests would go to the OpenAI API
             raise GenerationError(
-                f"no API key: set the environment variable {api_key_env} for the OpenAI API, or give base_url "
-                "(e.g. http://127.0.0.1:8000/v1) for an OpenAI-compatible server."
+                f"no API key: set the environment variable {api_key_env} for {endpoint_name(base_url)}, or give "
+                "base_url (e.g. http://127.0.0.1:8000/v1) for an OpenAI-compatible server."
             )
         self._tokenizer = None
         self._tokenizer_options = (revision, chat_template)
@@ -162,7 +163,7 @@ class OpenAIBackend(Backend):
         import openai
 
         where = self._where()
-        message = detail(err)
+        message = server_message(err)
         if self._key != NO_KEY:
             message = message.replace(self._key, "***")
         route = "completions" if request.raw or self.api == "completions" else "chat-completions"
@@ -178,8 +179,13 @@ class OpenAIBackend(Backend):
                 f"{where} has no model {self.model!r} or no {route} route (404: {message}). Set model_name_or_path to "
                 "a name the server lists at /v1/models, and check that base_url ends in /v1."
             )
+        if isinstance(err, openai.APITimeoutError):
+            return f"no answer from {request_url(err) or where} in time, after {self.max_retries} retries."
         if isinstance(err, openai.APIConnectionError):
-            return f"cannot reach {where} ({message}). Is the server running, and is base_url right?"
+            return (
+                f"cannot reach {request_url(err) or where} ({detail(err.__cause__ or err)}). Is the server running, "
+                "and is base_url right?"
+            )
         if isinstance(err, openai.BadRequestError | openai.UnprocessableEntityError):
             return (
                 f"{where} rejected the request ({err.status_code}: {message}). Check max_new_tokens against the "

@@ -24,7 +24,8 @@ from dataset_builder.teacher.base import (
     TeacherSettings,
     completion_row,
 )
-from oss_common.openai_env import api_key
+from oss_common.errors import detail, request_url, server_message
+from oss_common.openai_env import api_key, endpoint_name
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +52,12 @@ def fatal_errors() -> tuple[type[Exception], ...]:
 
 
 def fatal_message(err, base_url: str | None, model: str) -> str:
+    """What went wrong, in the server's own words, and what to change."""
     import openai
 
-    where = base_url or "the OpenAI API"
+    where = endpoint_name(base_url)
     status = getattr(err, "status_code", None)
-    detail = getattr(err, "message", str(err))
+    detail = server_message(err)
     if isinstance(err, openai.AuthenticationError):
         return f"{where} rejected the API key (401: {detail}). Set OPENAI_API_KEY to a valid key for this endpoint."
     if isinstance(err, openai.PermissionDeniedError):
@@ -71,15 +73,30 @@ def fatal_message(err, base_url: str | None, model: str) -> str:
     )
 
 
+def failure(err: Exception, settings: TeacherSettings) -> str:
+    """A request that failed after its retries, with the URL it went to."""
+    import openai
+
+    url = request_url(err) or endpoint_name(settings.base_url)
+    if isinstance(err, openai.APITimeoutError):
+        return f"no answer from {url} within {settings.request_timeout:g} s"
+    if isinstance(err, openai.APIConnectionError):
+        return f"cannot reach {url} ({detail(err.__cause__ or err)})"
+    if isinstance(err, openai.APIStatusError):
+        return f"{url} answered {err.status_code}: {server_message(err)}"
+    return f"{type(err).__name__}: {err}"
+
+
 def make_client(settings: TeacherSettings, sync: bool = False):
     """The `openai` client for the teacher endpoint (`openai.AsyncOpenAI`, or `openai.OpenAI` when `sync`)."""
     import openai
 
     key = api_key(settings.base_url)
-    if key is None:
+    if key is None:  # requests would go to the OpenAI API
         raise TeacherError(
-            "No teacher endpoint: set OPENAI_API_KEY for OpenAI, or `teacher_base_url` (or OPENAI_BASE_URL) "
-            "for an OpenAI-compatible server, or `local_teacher: true` for the offline toy teacher."
+            f"{endpoint_name(settings.base_url)} needs OPENAI_API_KEY, which is not set (nothing was sent). Or set "
+            "`teacher_base_url` (or OPENAI_BASE_URL) for an OpenAI-compatible server, or `local_teacher: true` for "
+            "the offline toy teacher."
         )
     client_class = openai.OpenAI if sync else openai.AsyncOpenAI
     return client_class(
@@ -143,7 +160,7 @@ class OpenAITeacher(TeacherBackend):
                 try:
                     row = await self._one(client, request)
                 except (BadPayload, *retryable) as err:
-                    failed.append(f"row {request.raw_index}: {type(err).__name__}: {err}")
+                    failed.append(f"row {request.raw_index}: {failure(err, self.settings)}")
                     consecutive += 1
                     if consecutive >= breaker:
                         raise TeacherError(

@@ -147,7 +147,7 @@ step_train() {
     if [ "$stage" = 2 ]; then args+=(--model_name_or_path "$STAGE1_OUTPUT_DIR"); fi
     if [ "$stage" = 1 ] && [ -n "$BASE_MODEL" ]; then args+=(--model_name_or_path "$BASE_MODEL"); fi
     if [ -n "$data" ]; then args+=(--dataset_name "$data"); fi
-    local launch=(accelerate launch --config_file "$ACCELERATE_CONFIG")
+    local launch=(accelerate launch --quiet --config_file "$ACCELERATE_CONFIG")  # a user error: only its one line
     if [ -n "$NUM_PROCESSES" ]; then launch+=(--num_processes "$NUM_PROCESSES"); fi
     run "${launch[@]}" train_sft.py "${args[@]}" "$@"
 }
