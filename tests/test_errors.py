@@ -160,6 +160,30 @@ def test_builder_ctrl_c_stops_cleanly(tmp_path):
     assert "Traceback" not in err
 
 
+def test_builder_ctrl_c_then_rerun_resumes(tmp_path):
+    """Interrupted after one of two answers: the rerun asks the teacher only for the other row and completes."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")} | KEY
+    with TeacherServer(faults={1: ["slow"]}, slow_seconds=60.0) as server:
+        argv = teacher_argv(tmp_path, server, n=2)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dataset_builder", "generate", *argv], cwd=ROOT, env=environ, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 60
+        while sum(server.answered.values()) < 1 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        time.sleep(0.5)  # the answer reaches the journal
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        assert proc.returncode == 130 and dict(server.answered) == {0: 1}
+    with TeacherServer() as server:
+        argv = teacher_argv(tmp_path, server, n=2)
+        done = subprocess.run(
+            [sys.executable, "-m", "dataset_builder", "generate", *argv], cwd=ROOT, env=environ, capture_output=True
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert set(server.attempts) == {1}  # row 0's stored answer was not asked for again
+
+
 # --- generate.py, python -m eval, python -m demo.app -----------------------------------------------------------------
 
 
