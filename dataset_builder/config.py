@@ -9,14 +9,8 @@ with more concurrency.
 from __future__ import annotations
 
 import dataclasses
-import re
-import types
-import typing
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
-
-from dataset_builder import languages as langs
-from oss_common.parsing import did_you_mean, missing_space
 
 PAPER_LANGUAGES = {
     "python": 40_000,
@@ -353,48 +347,9 @@ class BuilderConfig:
     )
 
     def __post_init__(self):
-        _check_types(self)
-        if not self.languages:
-            raise ConfigError("`languages` is empty: give at least one language -> count, e.g. {python: 100}.")
-        fix = missing_space(self.languages)
-        if fix:
-            raise ConfigError(f"`languages`: {fix}.")
-        for lang, count in self.languages.items():
-            if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-                raise ConfigError(f"`languages.{lang}` must be a non-negative integer, got {count!r}.")
-        self.languages = {str(k).lower(): v for k, v in self.languages.items()}
-        _check_languages(self)
-        try:
-            self.extension_languages = langs.extension_overrides(self.extension_languages)
-        except ValueError as err:
-            raise ConfigError(f"`extension_languages`: {err}.") from err
-        if not 1 <= self.min_lines <= self.max_lines:
-            raise ConfigError(f"Need 1 <= min_lines <= max_lines, got {self.min_lines} and {self.max_lines}.")
-        if self.corpus_type not in {"auto", "quickstart", "hub", "directory", "files"}:
-            raise ConfigError(
-                f"Unknown corpus_type {self.corpus_type!r}: use auto, quickstart, hub, directory, files."
-            )
-        if self.pipeline not in {"oss_instruct", "evol_instruct", "direct"}:
-            raise ConfigError(f"Unknown pipeline {self.pipeline!r}: use oss_instruct, evol_instruct or direct.")
-        if self.teacher_backend not in {"openai", "openai_batch", "vllm"}:
-            raise ConfigError(f"Unknown teacher_backend {self.teacher_backend!r}: use openai, openai_batch or vllm.")
-        if not self.teacher_model and not self.local_teacher:
-            raise ConfigError("No teacher: set `teacher_model` (e.g. gpt-3.5-turbo-1106) or `local_teacher: true`.")
-        unknown = set(self.variants) - {"python", "non_python", "no_noisy"}
-        if unknown:
-            raise ConfigError(f"Unknown variants {sorted(unknown)}: use python, non_python, no_noisy.")
-        if not re.fullmatch(r"\d+\.\d+\.\d+", self.dataset_version):
-            raise ConfigError(f"`dataset_version` must look like 1.2.3, got {self.dataset_version!r}.")
-        if self.push_to_hub and not re.fullmatch(r"[\w.-]+/[\w.-]+", self.push_to_hub):
-            raise ConfigError(f"`push_to_hub` must be a repo id like org/name, got {self.push_to_hub!r}.")
-        if self.decontamination_ngram is not None and self.decontamination_ngram < 1:
-            raise ConfigError(f"`decontamination_ngram` must be >= 1 (e.g. 13), got {self.decontamination_ngram}.")
-        if self.concurrency < 1:
-            raise ConfigError(f"`concurrency` must be >= 1, got {self.concurrency}.")
-        if self.max_tokens < 1:
-            raise ConfigError(f"`max_tokens` must be >= 1, got {self.max_tokens}.")
-        if self.max_retries < 0:
-            raise ConfigError(f"`max_retries` must be >= 0, got {self.max_retries}.")
+        from dataset_builder.config_checks import validate
+
+        validate(self)
 
     def to_dict(self) -> dict:
         """The recipe as saved next to outputs: secrets never live here, credentials in URLs are redacted."""
@@ -414,37 +369,3 @@ def redact_url(url: str | None) -> str | None:
             host = f"{host}:{parts.port}"
         parts = parts._replace(netloc=f"***@{host}")
     return urlunsplit(parts)
-
-
-def _check_languages(config: BuilderConfig) -> None:
-    """Every language is one the builder knows (or one the recipe maps to a data_dir or corpus of its own)."""
-    from dataset_builder import languages
-
-    known = set(languages.EXTENSIONS.values())
-    mapped = {str(k).lower() for k in (*config.corpus_data_dirs, *config.corpus_sources)}
-    for lang in config.languages:
-        if languages.canonical(lang) not in known and lang not in mapped:
-            raise ConfigError(
-                f"Unknown language {lang!r} in `languages`{did_you_mean(lang, known | set(languages.ALIASES))}; "
-                f"known: {', '.join(sorted(known))} (or map it in `corpus_data_dirs` or `corpus_sources`)."
-            )
-
-
-def _check_types(obj) -> None:
-    """YAML values bypass argparse's conversion: check each field against its annotation."""
-    hints = typing.get_type_hints(type(obj))
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        expected = hints[f.name]
-        allowed = expected.__args__ if isinstance(expected, types.UnionType) else (expected,)
-        allowed = tuple(typing.get_origin(t) or t for t in allowed)
-        if float in allowed and isinstance(value, int) and not isinstance(value, bool):
-            setattr(obj, f.name, float(value))
-            continue
-        if bool not in allowed and isinstance(value, bool):
-            ok = False
-        else:
-            ok = isinstance(value, allowed)
-        if not ok:
-            names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
-            raise ConfigError(f"Recipe field `{f.name}` must be {names}, got {value!r} ({type(value).__name__}).")

@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 
 from dataset_builder import benchmarks, corpus_readers
-from dataset_builder import languages as langs
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.pipeline import chain_of, run_dir_for
 from dataset_builder.stages import generate
@@ -47,18 +46,12 @@ def pending_stages(config: BuilderConfig, target: str) -> list[str]:
 
 
 def corpus_problems(config: BuilderConfig) -> list[str]:
-    problems = []
+    """The corpus resolves (the languages were checked when the recipe was read: `config_checks`)."""
     try:
-        kind, _ = corpus_readers.resolve_corpus(config)
+        corpus_readers.resolve_corpus(config)
     except ConfigError as err:
-        problems.append(str(err))
-        kind = None
-    known = set(langs.EXTENSIONS.values())
-    # a Hub corpus names a language by its data_dir, under any name
-    unknown = sorted(lang for lang in config.languages if lang not in known and lang not in config.corpus_data_dirs)
-    if unknown and kind != "hub":
-        problems.append(f"Unknown language(s) {unknown} in `languages`: known are {sorted(known)}.")
-    return problems
+        return [str(err)]
+    return []
 
 
 def _hub_dataset_available(source: benchmarks.HubSource) -> str | None:
@@ -160,9 +153,11 @@ def check(config: BuilderConfig, target: str) -> None:
     problems = [problem for stage in pending if stage in CHECKS for problem in CHECKS[stage](config)]
     if "publish" in stages_up_to(config, target):
         problems += hub_problems(config)  # publish pushes whenever it is reached, complete or not
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
     if problems:
         lines = "\n".join(f"  - {problem}" for problem in problems)
-        raise ConfigError(f"{len(problems)} problem(s) found before anything was spent:\n{lines}")
+        raise ConfigError(f"{len(problems)} problems found before anything was spent:\n{lines}")
 
 
 def dry_run(config: BuilderConfig, target: str) -> None:

@@ -36,10 +36,10 @@ def one_line(args, message, **kwargs):
 
 
 def error_line(err: str) -> str:
-    """The one `error:` line of a run that also logs its progress, which is all the run says after it."""
+    """The one `error:` line of a run, after any progress it logged first; nothing follows it."""
     assert "Traceback" not in err
-    before, line = err.rstrip("\n").rsplit("\n", 1)
-    assert line.startswith("error: ") and "error: " not in before
+    *before, line = err.rstrip("\n").split("\n")
+    assert line.startswith("error: ") and "error: " not in "\n".join(before)
     return line
 
 
@@ -127,7 +127,8 @@ def test_builder_teacher_errors_name_the_url_and_the_servers_message(tmp_path):
     assert code == 2 and line.startswith(f"error: {server.base_url} rejected the request (400: injected 400). Check")
     argv = teacher_argv(tmp_path, CLOSED, "--max_retries", "0", n=2)
     code, err = cli("-m", "dataset_builder", "generate", *argv, env=KEY)
-    assert code == 2 and f"cannot reach {CLOSED.base_url}/chat/completions" in err and "Traceback" not in err
+    # the preflight finds the unreachable teacher before any request, and names it
+    assert code == 2 and f"The teacher at {CLOSED.base_url} cannot be reached" in err and "Traceback" not in err
 
 
 def test_builder_refuses_the_openai_api_without_a_key(tmp_path):

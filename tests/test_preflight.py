@@ -55,7 +55,7 @@ def test_every_problem_is_reported_at_once_before_any_request(tmp_path, api_env)
         )
         elapsed = time.monotonic() - started
     assert done.returncode == 2, done.stderr
-    assert "2 problem(s) found before anything was spent" in done.stderr
+    assert "2 problems found before anything was spent" in done.stderr
     assert "no model 'gpt-4-no-such-model'" in done.stderr and "teacher_model" in done.stderr
     assert "Benchmark 'mbpp' could not be loaded" in done.stderr and "skip_benchmarks" in done.stderr
     assert "Traceback" not in done.stderr
@@ -64,13 +64,22 @@ def test_every_problem_is_reported_at_once_before_any_request(tmp_path, api_env)
     assert elapsed < 60
 
 
-def test_unknown_languages_and_a_missing_corpus_are_listed_together(tmp_path, api_env, teacher, capsys):
+def test_a_missing_corpus_and_a_wrong_model_are_listed_together(tmp_path, api_env, teacher, capsys):
     argv = teacher_argv(tmp_path, teacher, *OFFLINE)
     argv[argv.index("--corpus") + 1] = str(tmp_path / "nowhere")
+    argv[argv.index("--teacher_model") + 1] = "no-such-model"
+    assert main(["generate", *argv]) == 2
+    err = capsys.readouterr().err
+    assert "2 problems" in err and "nowhere' is neither" in err and "no-such-model" in err
+    assert sum(teacher.attempts.values()) == 0
+
+
+def test_an_unknown_language_is_refused_when_the_recipe_is_read(tmp_path, api_env, teacher, capsys):
+    argv = teacher_argv(tmp_path, teacher, *OFFLINE)
     argv[argv.index("--languages") + 1] = "{python: 2, klingon: 3}"
     assert main(["generate", *argv]) == 2
     err = capsys.readouterr().err
-    assert "2 problem(s)" in err and "nowhere' is neither" in err and "Unknown language(s) ['klingon']" in err
+    assert "Unknown language 'klingon'" in err and "known: " in err and "python" in err
     assert sum(teacher.attempts.values()) == 0
 
 

@@ -1,0 +1,89 @@
+"""The checks a recipe passes when it is made (`BuilderConfig.__post_init__`): each failure is a `ConfigError` that
+names the field and the fix."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+
+from dataset_builder import languages as langs
+from dataset_builder.config import BuilderConfig, ConfigError
+from oss_common.parsing import did_you_mean, missing_space
+
+
+def validate(config: BuilderConfig) -> None:
+    """Check every field; normalise `languages` (lower case) and `extension_languages`."""
+    check_types(config)
+    if not config.languages:
+        raise ConfigError("`languages` is empty: give at least one language -> count, e.g. {python: 100}.")
+    fix = missing_space(config.languages)
+    if fix:
+        raise ConfigError(f"`languages`: {fix}.")
+    for lang, count in config.languages.items():
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise ConfigError(f"`languages.{lang}` must be a non-negative integer, got {count!r}.")
+    config.languages = {str(k).lower(): v for k, v in config.languages.items()}
+    check_languages(config)
+    try:
+        config.extension_languages = langs.extension_overrides(config.extension_languages)
+    except ValueError as err:
+        raise ConfigError(f"`extension_languages`: {err}.") from err
+    if not 1 <= config.min_lines <= config.max_lines:
+        raise ConfigError(f"Need 1 <= min_lines <= max_lines, got {config.min_lines} and {config.max_lines}.")
+    if config.corpus_type not in {"auto", "quickstart", "hub", "directory", "files"}:
+        raise ConfigError(f"Unknown corpus_type {config.corpus_type!r}: use auto, quickstart, hub, directory, files.")
+    if config.pipeline not in {"oss_instruct", "evol_instruct", "direct"}:
+        raise ConfigError(f"Unknown pipeline {config.pipeline!r}: use oss_instruct, evol_instruct or direct.")
+    if config.teacher_backend not in {"openai", "openai_batch", "vllm"}:
+        raise ConfigError(f"Unknown teacher_backend {config.teacher_backend!r}: use openai, openai_batch or vllm.")
+    if not config.teacher_model and not config.local_teacher:
+        raise ConfigError("No teacher: set `teacher_model` (e.g. gpt-3.5-turbo-1106) or `local_teacher: true`.")
+    unknown = set(config.variants) - {"python", "non_python", "no_noisy"}
+    if unknown:
+        raise ConfigError(f"Unknown variants {sorted(unknown)}: use python, non_python, no_noisy.")
+    if not re.fullmatch(r"\d+\.\d+\.\d+", config.dataset_version):
+        raise ConfigError(f"`dataset_version` must look like 1.2.3, got {config.dataset_version!r}.")
+    if config.push_to_hub and not re.fullmatch(r"[\w.-]+/[\w.-]+", config.push_to_hub):
+        raise ConfigError(f"`push_to_hub` must be a repo id like org/name, got {config.push_to_hub!r}.")
+    if config.decontamination_ngram is not None and config.decontamination_ngram < 1:
+        raise ConfigError(f"`decontamination_ngram` must be >= 1 (e.g. 13), got {config.decontamination_ngram}.")
+    if config.concurrency < 1:
+        raise ConfigError(f"`concurrency` must be >= 1, got {config.concurrency}.")
+    if config.max_tokens < 1:
+        raise ConfigError(f"`max_tokens` must be >= 1, got {config.max_tokens}.")
+    if config.max_retries < 0:
+        raise ConfigError(f"`max_retries` must be >= 0, got {config.max_retries}.")
+
+
+def check_languages(config: BuilderConfig) -> None:
+    """Every language is one the builder knows (or one the recipe maps to a data_dir or corpus of its own)."""
+    known = set(langs.EXTENSIONS.values())
+    mapped = {str(k).lower() for k in (*config.corpus_data_dirs, *config.corpus_sources)}
+    for lang in config.languages:
+        if langs.canonical(lang) not in known and lang not in mapped:
+            raise ConfigError(
+                f"Unknown language {lang!r} in `languages`{did_you_mean(lang, known | set(langs.ALIASES))}; "
+                f"known: {', '.join(sorted(known))} (or map it in `corpus_data_dirs` or `corpus_sources`)."
+            )
+
+
+def check_types(obj) -> None:
+    """YAML values bypass argparse's conversion: check each field against its annotation."""
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        expected = hints[f.name]
+        allowed = expected.__args__ if isinstance(expected, types.UnionType) else (expected,)
+        allowed = tuple(typing.get_origin(t) or t for t in allowed)
+        if float in allowed and isinstance(value, int) and not isinstance(value, bool):
+            setattr(obj, f.name, float(value))
+            continue
+        if bool not in allowed and isinstance(value, bool):
+            ok = False
+        else:
+            ok = isinstance(value, allowed)
+        if not ok:
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+            raise ConfigError(f"Recipe field `{f.name}` must be {names}, got {value!r} ({type(value).__name__}).")
