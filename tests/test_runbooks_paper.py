@@ -299,7 +299,9 @@ def test_quickstart_is_the_same_chain_at_toy_scale(tmp_path):
         assert value(argv, "--config_file") == "recipes/accelerate_configs/cpu.yaml"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            _, training_args, model_args = train_sft.make_parser().parse_args_and_config(argv[5:])
+            _, training_args, model_args = train_sft.make_parser().parse_args_and_config(
+                argv[argv.index("train_sft.py") + 1 :]
+            )
         assert training_args.use_cpu and training_args.output_dir == str(tmp_path / f"stage{stage}")
         assert value(argv, "--dataset_name").startswith(f"{tmp_path / data}/publish/")
         # the stage's recipe names the folder that the offline quickstart publishes, so it runs as written after it

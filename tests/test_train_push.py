@@ -2,6 +2,7 @@
 
 import pytest
 
+from oss_common.errors import UserError
 from tests.helpers.tiny_model import build_tiny_model
 
 
@@ -41,5 +42,5 @@ def test_missing_local_stage1_fails_at_once(tmp_path, monkeypatch, bad):
     args = parser.parse_args_and_config(
         ["--model_name_or_path", bad, "--dataset_name", "x.jsonl", "--output_dir", "o", "--use_cpu", "true"]
     )
-    with pytest.raises(SystemExit, match="run stage 1 first"):
+    with pytest.raises(UserError, match="run stage 1 first"):
         train_sft.main(*args)
