@@ -46,7 +46,9 @@ def pushed(run_dir: str, repo_id: str) -> str:
 def eval_done(argv: list[str]) -> str:
     """`done PATH` when results.json has every benchmark complete with these settings, else `todo PATH`."""
     from eval.__main__ import make_parser
-    from eval.run import run_folder_name, settings
+    from eval.bigcode_tasks import benchmark_settings
+    from eval.config import BIGCODE_BENCHMARKS
+    from eval.run import bigcode_options, run_folder_name, settings
 
     (config,) = make_parser().parse_args_and_config(argv)
     path = Path(config.output_dir).expanduser() / run_folder_name(config) / "results.json"
@@ -58,6 +60,9 @@ def eval_done(argv: list[str]) -> str:
 
     def finished(name: str) -> bool:  # a --limit run is finished when it scored its first `limit` tasks
         entry = scored.get(name, {})
+        # a bigcode benchmark records the settings it ran with (precision, ...), not the top-level EvalPlus ones
+        if name in BIGCODE_BENCHMARKS and entry.get("settings") != benchmark_settings(name, **bigcode_options(config)):
+            return False
         if entry.get("complete"):
             return True
         total = entry.get("dataset", {}).get("n_tasks")

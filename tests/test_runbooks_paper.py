@@ -424,3 +424,22 @@ def test_markdown_lists_the_four_models(capsys):
     assert "Batch API" in out
     assert estimate.main(["--mfu", "1.5"]) == 2
     assert "MFU must be in (0, 1]" in capsys.readouterr().err
+
+
+def test_a_bigcode_benchmark_is_done_only_with_the_settings_it_ran_with(tmp_path):
+    """`eval-done` compares a bigcode benchmark's own recorded settings: another --precision runs it again."""
+    from eval.__main__ import make_parser
+    from eval.bigcode_tasks import benchmark_settings
+    from eval.run import settings
+    from oss_runbooks.state import eval_done
+
+    argv = ["--model_name_or_path", str(tmp_path / "m"), "--output_dir", str(tmp_path / "eval")]
+    argv += ["--benchmarks", "multiple-java", "--precision", "bf16"]
+    (config,) = make_parser().parse_args_and_config(argv)
+    results = tmp_path / "eval" / "m" / "results.json"
+    results.parent.mkdir(parents=True)
+    entry = {"complete": True, "settings": benchmark_settings("multiple-java", precision="bf16")}
+    recorded = {"settings": settings(config), "model": {"backend": config.backend}}
+    results.write_text(json.dumps(recorded | {"benchmarks": {"multiple-java": entry}}))
+    assert eval_done(argv) == f"done {results}"
+    assert eval_done([*argv[:-1], "fp16"]) == f"todo {results}"
