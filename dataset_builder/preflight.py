@@ -54,6 +54,11 @@ def corpus_problems(config: BuilderConfig) -> list[str]:
     return []
 
 
+def _first_line(err: BaseException) -> str:
+    """`Type: message`, its first line only (Hub errors carry request details on the next ones)."""
+    return f"{type(err).__name__}: {err}".split("\n")[0]
+
+
 def _hub_dataset_available(source: benchmarks.HubSource) -> str | None:
     """None when the Hub (or the local Hub cache) has the dataset; otherwise why not."""
     from huggingface_hub import HfApi, constants
@@ -62,7 +67,7 @@ def _hub_dataset_available(source: benchmarks.HubSource) -> str | None:
         info = HfApi().dataset_info(source.path, revision=source.revision, timeout=HUB_CHECK_TIMEOUT)
     except Exception as err:  # offline, missing, gated: any failure means it cannot be downloaded now
         cached = Path(constants.HF_HUB_CACHE) / f"datasets--{source.path.replace('/', '--')}"
-        return None if cached.is_dir() else f"{type(err).__name__}: {err}".split("\n")[0]
+        return None if cached.is_dir() else _first_line(err)
     files = {sibling.rfilename for sibling in info.siblings or []}
     if source.data_files and files and source.data_files not in files:
         return f"the dataset has no file {source.data_files!r}"
@@ -131,9 +136,8 @@ def hub_problems(config: BuilderConfig) -> list[str]:
     try:
         auth = HfApi().whoami().get("auth", {}).get("accessToken", {})
     except Exception as err:  # offline, no token, a bad token: each is a reason not to start
-        detail = f"{type(err).__name__}: {err}".split("\n")[0]
         message = (
-            f"Cannot push to {config.push_to_hub}: the Hub did not accept the token ({detail}). Log in with "
+            f"Cannot push to {config.push_to_hub}: the Hub did not accept the token ({_first_line(err)}). Log in with "
             "`hf auth login` or set HF_TOKEN to a token with write access, or drop `push_to_hub`."
         )
         return [message]
