@@ -62,8 +62,10 @@ class BuilderConfig:
         default="oss_instruct",
         metadata=_help(
             "Chain of stages: oss_instruct (seeds -> generate -> parse -> clean -> decontaminate -> analyze -> "
-            "publish), "
-            "evol_instruct (evol -> decontaminate -> publish) or direct (seeds -> pairs -> decontaminate -> publish)."
+            "publish), oss_instruct_verified (the same with tests -> execute after parse: the teacher writes tests, "
+            "they run in a sandbox), evol_instruct (evol -> decontaminate -> publish), direct (seeds -> pairs -> "
+            "decontaminate -> publish) or verify (source -> tests -> execute -> decontaminate -> publish: an existing "
+            "dataset, `verify_dataset`)."
         ),
     )
 
@@ -238,6 +240,57 @@ class BuilderConfig:
         default="instruction", metadata=_help("Column mapped to `instruction`.", "evol")
     )
     evol_response_field: str = field(default="output", metadata=_help("Column mapped to `response`.", "evol"))
+
+    # --- verification (pipelines oss_instruct_verified and verify) -----------------------------------------------
+    verify_dataset: str | None = field(
+        default=None,
+        metadata=_help(
+            "verify pipeline: the dataset to verify, a Hub id (e.g. ise-uiuc/Magicoder-OSS-Instruct-75K) or a local "
+            ".jsonl/.json/.parquet file or save_to_disk folder, with columns problem/solution/lang or "
+            "instruction/response (the language taken from the response's code fence).",
+            "source",
+        ),
+    )
+    verify_revision: str | None = field(
+        default=None, metadata=_help("Hub revision of verify_dataset (default: main).", "source")
+    )
+    verify_split: str = field(default="train", metadata=_help("Split of verify_dataset.", "source"))
+    verify_max_rows: int | None = field(
+        default=None,
+        metadata=_help("Verify a seeded random sample of this many rows of verify_dataset (default: all).", "source"),
+    )
+    tests_max_tokens: int = field(
+        default=1500, metadata=_help("Most completion tokens of one test-writing request.", "tests")
+    )
+    sandbox: str = field(
+        default="bwrap",
+        metadata=_help(
+            "Where solutions and tests run: bwrap (bubblewrap: new namespaces, no network, read-only system, empty "
+            "environment) or none (no isolation: only for code you trust; warned about and recorded in the card).",
+            "execute",
+        ),
+    )
+    exec_timeout: float = field(
+        default=10.0,
+        metadata=_help("Wall-clock seconds for running one row's tests (the whole process tree).", "execute"),
+    )
+    exec_compile_timeout: float = field(
+        default=60.0, metadata=_help("Wall-clock seconds for compiling one row (compiled languages).", "execute")
+    )
+    exec_memory_mb: int = field(
+        default=2048, metadata=_help("Memory per process in MiB (RLIMIT_DATA: heap and private mappings).", "execute")
+    )
+    exec_workers: int | None = field(
+        default=None, metadata=_help("Rows compiled and run at once (default: one per CPU core).")
+    )
+    verify_keep: str = field(
+        default="passed",
+        metadata=_help(
+            "passed: keep the rows whose tests pass (the rest go to rejects/ with their exec_status as reason); "
+            "all: keep every row with its exec_status, to filter later.",
+            "execute",
+        ),
+    )
 
     # --- clean ------------------------------------------------------------------------------------------------
     near_dedup: bool = field(

@@ -12,6 +12,9 @@ from dataset_builder import languages as langs
 from dataset_builder.config import BuilderConfig, ConfigError
 from oss_common.parsing import did_you_mean, missing_space
 
+# the pipelines of pipeline.CHAINS (named here: pipeline.py imports every stage)
+PIPELINES = ("oss_instruct", "oss_instruct_verified", "evol_instruct", "direct", "verify")
+
 
 def validate(config: BuilderConfig) -> None:
     """Check every field; normalise `languages` (lower case) and `extension_languages`."""
@@ -34,8 +37,19 @@ def validate(config: BuilderConfig) -> None:
         raise ConfigError(f"Need 1 <= min_lines <= max_lines, got {config.min_lines} and {config.max_lines}.")
     if config.corpus_type not in {"auto", "quickstart", "hub", "directory", "files"}:
         raise ConfigError(f"Unknown corpus_type {config.corpus_type!r}: use auto, quickstart, hub, directory, files.")
-    if config.pipeline not in {"oss_instruct", "evol_instruct", "direct"}:
-        raise ConfigError(f"Unknown pipeline {config.pipeline!r}: use oss_instruct, evol_instruct or direct.")
+    if config.pipeline not in PIPELINES:
+        raise ConfigError(f"Unknown pipeline {config.pipeline!r}: use {', '.join(PIPELINES)}.")
+    if config.sandbox not in {"bwrap", "none"}:
+        raise ConfigError(f"Unknown sandbox {config.sandbox!r}: use bwrap (bubblewrap) or none (no isolation).")
+    if config.verify_keep not in {"passed", "all"}:
+        raise ConfigError(f"Unknown verify_keep {config.verify_keep!r}: use passed or all.")
+    for name in ("exec_timeout", "exec_compile_timeout", "exec_memory_mb", "tests_max_tokens"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"`{name}` must be > 0, got {getattr(config, name)}.")
+    if config.exec_workers is not None and config.exec_workers < 1:
+        raise ConfigError(f"`exec_workers` must be >= 1 (or unset: one per core), got {config.exec_workers}.")
+    if config.verify_max_rows is not None and config.verify_max_rows < 1:
+        raise ConfigError(f"`verify_max_rows` must be >= 1 (or unset: every row), got {config.verify_max_rows}.")
     if config.teacher_backend not in {"openai", "openai_batch", "vllm"}:
         raise ConfigError(f"Unknown teacher_backend {config.teacher_backend!r}: use openai, openai_batch or vllm.")
     if not config.teacher_model and not config.local_teacher:
