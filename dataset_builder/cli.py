@@ -26,10 +26,11 @@ from oss_common.logs import configure_logging
 from oss_common.parsing import parse, yaml_mappings
 
 # Commands that run a whole pipeline: the recipe's own (build), or a fixed one.
-PIPELINE_COMMANDS = {"evol": "evol_instruct", "pairs": "direct"}
+PIPELINE_COMMANDS = {"evol": "evol_instruct", "pairs": "direct", "verify": "verify"}
 # What to try when a stage drops every row, by the drop reasons the stages count (each stage's stats.json).
 _FOLLOW_PROMPT = "use a teacher that follows the prompt"
 _SOURCE_FILES = "point `corpus` at source files in the recipe's languages"
+_EXEC_OUTPUT = "read `exec_output` in the execute stage's rejects/ (or keep every row with its status: verify_keep: all)"
 EMPTY_HINTS = {
     "truncated": "raise max_tokens",
     "no_sections": _FOLLOW_PROMPT,
@@ -49,20 +50,32 @@ EMPTY_HINTS = {
     "no_pairs": "use a corpus whose functions have doc comments",
     "empty_instruction": "check `evol_dataset`: its rows have no instruction",
     "empty_response": "check `evol_dataset`: its rows have no response",
+    "tests_truncated": "raise tests_max_tokens",
+    "no_tests": _FOLLOW_PROMPT,
+    "no_solution_code": "use rows whose solution has a code block",
+    "unsupported_language": "verify rows in python, cpp, java, typescript, shell, csharp, rust, php or swift",
+    "no_toolchain": "install the toolchains: bash dataset_builder/execution/install_toolchains.sh",
+    **dict.fromkeys(("fail", "compile_error", "runtime_error", "timeout", "memory", "output_limit"), _EXEC_OUTPUT),
 }
-COMMANDS = (*STAGES, "build")
+COMMANDS = (*STAGES, "build", "verify")
 USAGE = f"""usage: python -m dataset_builder {{{",".join(COMMANDS)}}} [--config RECIPE.yaml] [--FIELD VALUE ...]
 
   seeds          sample 1-15 line snippets from the corpus
   generate       ask the teacher for a problem and solution per seed (--dry_run estimates tokens and cost)
   parse          split answers into problem / solution rows
+  tests          (verified pipelines) ask the teacher for tests of each row's problem and solution
+  execute        (verified pipelines) run solution + tests in the bubblewrap sandbox; keep the rows that pass
   clean          drop duplicate rows (exact; near-duplicates with --near_dedup true)
   decontaminate  drop rows that contain benchmark strings; report what matched
   analyze        figures: token lengths, language mix, similarity to HumanEval, categories (paper Figs. 3, 6, 7)
   publish        write the dataset in Hub layout with its card; --push_to_hub ORG/NAME pushes and tags it
-  build          run the recipe's whole pipeline (default oss_instruct: every stage above, in order)
+  build          run the recipe's whole pipeline (default oss_instruct: seeds ... publish; oss_instruct_verified
+                 adds tests and execute after parse)
   evol           the evol_instruct pipeline: evol-codealpaca-v1 -> decontaminate -> publish
   pairs          the direct pipeline: comment-function pairs from the seed documents -> decontaminate -> publish
+  verify         the verify pipeline on an existing dataset (--verify_dataset ID_OR_PATH, e.g.
+                 ise-uiuc/Magicoder-OSS-Instruct-75K): source -> tests -> execute -> decontaminate -> publish
+  source         (verify pipeline) load verify_dataset in the OSS-Instruct or Evol-Instruct schema
 
 `python -m dataset_builder STAGE --help` lists every recipe field. An error is one line; `--debug` (or
 OSS_INSTRUCT_DEBUG=1) shows its traceback. After Ctrl-C, the same command resumes."""

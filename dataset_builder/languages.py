@@ -57,6 +57,8 @@ ALIASES = {
     "ts": "typescript",
     "js": "javascript",
     "py": "python",
+    "python3": "python",
+    "rs": "rust",
     "golang": "go",
 }
 

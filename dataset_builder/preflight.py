@@ -146,7 +146,50 @@ def hub_problems(config: BuilderConfig) -> list[str]:
     return []
 
 
-CHECKS = {"seeds": corpus_problems, "generate": teacher_problems, "decontaminate": benchmark_problems}
+def execution_problems(config: BuilderConfig) -> list[str]:
+    """The sandbox runs (bubblewrap installed and allowed to make namespaces); missing toolchains are only warned
+    about: their rows are counted as `no_toolchain`, never silently dropped."""
+    import logging
+
+    from dataset_builder.execution import toolchains
+    from dataset_builder.execution.sandbox import SandboxError
+    from dataset_builder.stages.execute import make_sandbox
+
+    try:
+        make_sandbox(config)
+    except SandboxError as err:
+        return [str(err)]
+    languages = config.languages if config.pipeline != "verify" else toolchains.LANGUAGES
+    missing = [lang for lang in languages if lang in toolchains.LANGUAGES and toolchains.find(lang) is None]
+    for lang in missing:
+        logging.getLogger(__name__).warning(
+            "execute: no %s toolchain here, so %s rows will be counted as no_toolchain (install: %s)",
+            lang,
+            lang,
+            toolchains.INSTALL_HINTS[lang],
+        )
+    return []
+
+
+def source_problems(config: BuilderConfig) -> list[str]:
+    """`verify_dataset` is set and is a local file or folder, or a Hub dataset that answers (not downloaded)."""
+    if not config.verify_dataset:
+        return ["The verify pipeline needs `verify_dataset` (`--verify_dataset ID_OR_PATH`): a Hub id or a local file."]
+    if Path(config.verify_dataset).expanduser().exists():
+        return []
+    source = benchmarks.HubSource(config.verify_dataset, None, config.verify_split, config.verify_revision)
+    problem = _hub_dataset_available(source)
+    return [f"verify_dataset: {problem}"] if problem else []
+
+
+CHECKS = {
+    "seeds": corpus_problems,
+    "source": source_problems,
+    "generate": teacher_problems,
+    "tests": teacher_problems,
+    "execute": execution_problems,
+    "decontaminate": benchmark_problems,
+}
 
 
 def check(config: BuilderConfig, target: str) -> None:
@@ -154,7 +197,8 @@ def check(config: BuilderConfig, target: str) -> None:
     if target not in chain_of(config):
         return  # run_stage says which pipelines have it
     pending = pending_stages(config, target)
-    problems = [problem for stage in pending if stage in CHECKS for problem in CHECKS[stage](config)]
+    checks = dict.fromkeys(CHECKS[stage] for stage in pending if stage in CHECKS)  # the teacher is asked once
+    problems = [problem for check_stage in checks for problem in check_stage(config)]
     if "publish" in stages_up_to(config, target):
         problems += hub_problems(config)  # publish pushes whenever it is reached, complete or not
     if len(problems) == 1:

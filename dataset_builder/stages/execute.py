@@ -1,0 +1,169 @@
+"""Execute stage: every row's solution and teacher-written tests, compiled and run in a sandbox.
+
+Each row gets `exec_status` (`execution.executor.STATUSES`: pass, fail, compile_error, runtime_error, timeout, memory,
+output_limit, no_toolchain, unsupported_language), `exec_seconds`, `exec_output` (a capped tail of what it printed)
+and `exec_toolchain` (the compiler or runtime version). `verify_keep: passed` keeps the rows that pass and sends the
+others to `rejects/` with their status as the reason; `all` keeps every row, so users can filter later.
+
+Isolation is bubblewrap (`sandbox: bwrap`, `execution.sandbox`): new namespaces, no network, read-only system, an
+empty environment, rlimits and a wall clock that kills the whole tree. `sandbox: none` runs the code unisolated, only
+when asked, with a warning (the card records it). Results are journaled per row (`results.jsonl`): a `kill -9` loses
+nothing and a rerun runs no stored row again; a row whose compile finished is not compiled again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter, defaultdict
+
+from dataset_builder.config import BuilderConfig, ConfigError
+from dataset_builder.runs import DropCounter, RunDir
+from dataset_builder.stages.base import Stage
+from oss_common.journal import Journal
+
+logger = logging.getLogger(__name__)
+
+VERIFY_COLUMNS = {"exec_status": "string", "exec_seconds": "float64", "exec_output": "string", "exec_toolchain": "string"}
+LANGUAGES = ("python", "cpp", "java", "typescript", "shell", "csharp", "rust", "php", "swift")
+
+
+def limits(config: BuilderConfig):
+    """(run limits, compile limits) from the recipe."""
+    from dataset_builder.execution.sandbox import Limits
+
+    memory = config.exec_memory_mb << 20
+    run = Limits(wall_seconds=config.exec_timeout, cpu_seconds=math.ceil(config.exec_timeout), memory_bytes=memory)
+    compile_ = Limits(
+        wall_seconds=config.exec_compile_timeout,
+        cpu_seconds=math.ceil(config.exec_compile_timeout),
+        memory_bytes=max(memory, 2 << 30),  # compilers (javac, rustc, tsc) need room whatever the tests get
+    )
+    return run, compile_
+
+
+def make_sandbox(config: BuilderConfig):
+    """The recipe's sandbox, checked to run (a `SandboxError` names the fix); `none` only with a warning."""
+    from dataset_builder.execution.sandbox import SANDBOXES
+
+    sandbox = SANDBOXES[config.sandbox]()
+    sandbox.check()
+    if config.sandbox == "none":
+        logger.warning(
+            "sandbox: none — teacher-written code runs WITHOUT isolation (only rlimits, a timeout and an empty "
+            "environment). Use it only for code you trust; the dataset card records it."
+        )
+    return sandbox
+
+
+def toolchain_versions() -> dict[str, str | None]:
+    """{language: toolchain version, or None when it is not installed} for the nine languages of the paper."""
+    from dataset_builder.execution import toolchains
+
+    found = {lang: toolchains.find(lang) for lang in LANGUAGES}
+    return {lang: (tool.version if tool else None) for lang, tool in found.items()}
+
+
+def solution_code(row: dict, solution_column: str) -> str:
+    from dataset_builder.code_blocks import code_in
+
+    return code_in(row[solution_column] or "", row["lang"]) or ""
+
+
+def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
+    from datasets import Dataset, Value, concatenate_datasets
+    from tqdm.auto import tqdm
+
+    from dataset_builder.execution.executor import Executor, Job
+    from dataset_builder.stages.source import schema
+
+    rows = upstream.load()
+    if "tests" not in rows.column_names:
+        raise ConfigError(f"execute needs the `tests` column of the tests stage; {upstream.path} has none.")
+    _, solution_column = schema(rows.column_names)
+    sandbox = make_sandbox(config)
+    run_limits, compile_limits = limits(config)
+    executor = Executor(
+        sandbox, run_limits, compile_limits, workers=config.exec_workers, build_dir=run_dir.path / "build"
+    )
+    journal = Journal(run_dir.path / "results.jsonl")
+    with journal:
+        pending = [i for i, key in enumerate(rows["raw_index"]) if key not in journal.done]
+        logger.info(
+            "execute: %d rows run before, %d to run (%s, %d workers)",
+            len(rows) - len(pending),
+            len(pending),
+            sandbox.version(),
+            executor.workers,
+        )
+        statuses = Counter(row["exec_status"] for row in journal.rows())
+        jobs = (
+            Job(row["raw_index"], row["lang"], solution_code(row, solution_column), row["tests"] or "")
+            for row in (rows[i] for i in pending)
+        )
+        with tqdm(total=len(rows), initial=len(rows) - len(pending), desc="execute", unit="row") as progress:
+            for job, result in executor.run(jobs):
+                journal.append({"raw_index": job.key, **result.as_row()})
+                executor.forget(job.key)
+                statuses[result.status] += 1
+                progress.set_postfix(dict(statuses.most_common(4)), refresh=False)
+                progress.update()
+        results = {row["raw_index"]: row for row in journal.rows()}
+
+    columns = {name: [results[key][name] for key in rows["raw_index"]] for name in VERIFY_COLUMNS}
+    verified = Dataset.from_dict(columns).cast_column("exec_seconds", Value("float64"))
+    dataset = concatenate_datasets([rows, verified], axis=1)
+    keep_all = config.verify_keep == "all"
+    reasons = [None if keep_all or status == "pass" else status for status in columns["exec_status"]]
+    counter = DropCounter.of_reasons(reasons)
+    kept_rows = [i for i, reason in enumerate(reasons) if reason is None]
+    kept = dataset.select(kept_rows)
+    rejects = dataset.select([i for i, reason in enumerate(reasons) if reason is not None])
+    rejects = rejects.add_column("reason", [r for r in reasons if r is not None]) if len(rejects) else _empty(dataset)
+    by_language: dict[str, Counter] = defaultdict(Counter)
+    for lang, status in zip(rows["lang"], columns["exec_status"], strict=True):
+        by_language[lang][status] += 1
+    passed = sum(counts["pass"] for counts in by_language.values())
+    ran = sum(v for counts in by_language.values() for k, v in counts.items() if k not in NOT_RUN)
+    run_dir.save(
+        kept,
+        rejects,
+        counter,
+        by_language={lang: dict(counts.most_common()) for lang, counts in sorted(by_language.items())},
+        statuses=dict(Counter(columns["exec_status"]).most_common()),
+        pass_rate=passed / ran if ran else None,
+        toolchains=toolchain_versions(),
+        sandbox=sandbox.version(),
+        limits={"run": vars(run_limits), "compile": vars(compile_limits)},
+        verify_keep=config.verify_keep,
+    )
+    logger.info(
+        "execute: %d of %d rows pass (%s of those run); %s",
+        passed,
+        len(rows),
+        f"{100 * passed / ran:.1f}%" if ran else "none",
+        ", ".join(f"{k} {v}" for k, v in Counter(columns["exec_status"]).most_common()),
+    )
+
+
+# statuses of rows that were never run: left out of the pass rate, shown apart on the card
+NOT_RUN = ("no_toolchain", "unsupported_language")
+
+
+def _empty(dataset):
+    from datasets import Dataset, Value
+
+    features = dataset.features.copy()
+    features["reason"] = Value("string")
+    return Dataset.from_dict({name: [] for name in features}, features=features)
+
+
+class Execute(Stage):
+    """Runs each row's tests against its solution in the sandbox; keeps the rows that pass (or all, with status)."""
+
+    name = "execute"
+    version = 1
+    # The toolchains are not part of the fingerprint, so a run folder has the same name on every machine (recipes
+    # and runbooks point at published folders); each row records its toolchain (`exec_toolchain`), the card lists
+    # them, and a run that should use newly installed ones is started in a new `output_dir`.
+    run = staticmethod(run)
