@@ -10,7 +10,7 @@ import copy
 import json
 from pathlib import Path
 
-from dataset_builder import licenses
+from dataset_builder import licenses, verification_report
 from oss_common.card import CITATION, TOY_TEACHER_NOTICE
 from oss_common.names import is_local
 
@@ -29,6 +29,10 @@ INTRO = {
         "{rows} comment-function pairs mined from the seed documents, CodeSearchNet-style: the instruction is a "
         "function's signature and comment, the response its body (the direct-finetuning baseline of Magicoder, "
         "Table 6)."
+    ),
+    "verify": (
+        "{rows} coding problems with solutions from an existing dataset (below), each solution run against tests a "
+        "teacher model wrote for it."
     ),
 }
 CONFIG_CONTENTS = {
@@ -97,16 +101,24 @@ def card_body(ctx: dict, build: dict, repo_id: str | None, history: list[dict]) 
     kind = ctx.get("kind", "oss_instruct")
     tag = f"v{ctx['version']}"
     lines = [TOY_TEACHER_NOTICE, ""] if ctx.get("toy_teacher") else []
-    lines += [f"# {ctx['name']}", "", f"{INTRO[kind].format(rows=_fmt(ctx['rows']))} Version **{ctx['version']}**."]
+    intro = INTRO[kind].format(rows=_fmt(ctx["rows"]))
+    verification = ctx.get("verification")
+    if verification:
+        intro += " " + verification_report.summary(verification)
+    lines += [f"# {ctx['name']}", "", f"{intro} Version **{ctx['version']}**."]
     lines += _section("How to load", _how_to_load(ctx, repo_id or "ORG/NAME", tag))
     if kind == "evol_instruct":
         lines += _section("Source", _source(ctx.get("evol_source") or {}))
+    elif kind == "verify":
+        lines += _section("Source", _verify_source(ctx.get("verify_source") or {}, ctx["language_mix"]))
     else:
         lines += _section("Seed corpus and language mix", _corpus(ctx["corpus"], ctx["language_mix"]))
     lines += _section("Licence", _license(ctx, kind))
     if kind == "oss_instruct":
         lines += _section("Teacher and decoding", _teacher(ctx["teacher"]))
         lines += _section("Prompt", _prompt(ctx["teacher"]))
+    if verification:
+        lines += _section("Verification", verification_report.card_section(verification))
     lines += _section("Counts after every stage", _counts(ctx))
     lines += _section("Decontamination", _decontamination(ctx, kind))
     if ctx.get("analysis_section"):  # the analyze stage's markdown, under its own "## Analysis" heading
@@ -161,6 +173,16 @@ def _source(src: dict) -> list[str]:
     return [f"- Dataset: {dataset}, split `{split}`, revision `{revision}`, mapped to `instruction`, `response`"]
 
 
+def _verify_source(src: dict, language_mix: dict) -> list[str]:
+    dataset = src.get("dataset") or "unknown"  # already public (`publish.card_context`)
+    lines = [f"- Dataset: {dataset}, split `{src.get('split')}`, revision `{src.get('revision') or 'main'}`"]
+    if src.get("max_rows"):
+        lines.append(f"- A seeded random sample of {_fmt(src['max_rows'])} rows")
+    lines += ["", "| language | rows published |", "|---|---|"]
+    lines += [f"| {lang} | {_fmt(n)} |" for lang, n in language_mix.items()]
+    return lines
+
+
 def _corpus(corpus: dict, language_mix: dict) -> list[str]:
     source = corpus["corpus"] or "unknown"
     if corpus.get("revision"):
@@ -191,6 +213,10 @@ ORIGINS = {
     ),
     "evol_instruct": "the source dataset above, under its own licence and the terms of the model that wrote it",
     "direct": "functions mined from the seed documents, each under its own licence (below)",
+    "verify": (
+        "the source dataset above, under its own licence, and from the teacher's tests, under the terms of the "
+        "teacher's provider"
+    ),
 }
 
 
@@ -262,7 +288,7 @@ def _decontamination(ctx: dict, kind: str) -> list[str]:
     if decon is None:
         return ["**This build was not decontaminated**: no decontaminate stage is upstream of it."]
     settings, stats = decon["settings"], decon["stats"]
-    columns = "problem + solution" if kind == "oss_instruct" else "instruction + response"
+    columns = "problem + solution" if kind in ("oss_instruct", "verify") else "instruction + response"
     method = f"Case-insensitive exact substring match of benchmark strings in {columns}"
     lines = [f"{method} (the StarCoder / bigcode-dataset logic the paper uses).", ""]
     if settings.get("benchmarks"):

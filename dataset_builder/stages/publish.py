@@ -19,7 +19,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from dataset_builder import licenses, prompts
+from dataset_builder import licenses, prompts, verification_report
 from dataset_builder.config import BuilderConfig
 from dataset_builder.dataset_card import public_location, render_card
 from dataset_builder.hub_layout import BUILD_FILE, HUB_FOLDER, content_hash, write_shards
@@ -75,6 +75,17 @@ def _scrub(value):
     return value
 
 
+def kind(stages: dict[str, dict]) -> str:
+    """Which card introduction fits the lineage (`dataset_card.INTRO`)."""
+    if "generate" in stages:
+        return "oss_instruct"
+    if "evol" in stages:
+        return "evol_instruct"
+    if "source" in stages:  # the verify pipeline: an existing dataset, run against teacher-written tests
+        return "verify"
+    return "direct"
+
+
 def card_context(config: BuilderConfig, stages: dict[str, dict], dataset, configs: dict[str, int]) -> dict:
     """Everything the card says, as plain data (saved in build.json; part of the build hash)."""
     seeds = stages.get("seeds", {})
@@ -85,7 +96,12 @@ def card_context(config: BuilderConfig, stages: dict[str, dict], dataset, config
     generate_recipe = generate.get("config", {}).get("recipe", {})
     decontaminate = stages.get("decontaminate")
     teacher_model = teacher.pop("teacher_model", generate_recipe.get("teacher_model"))
-    return {
+    if "generate" not in stages and "tests" in stages:  # verify: the teacher wrote only the tests
+        tests = stages["tests"].get("config", {})
+        teacher_model = (tests.get("fingerprint_inputs") or {}).get("teacher_model") or (
+            tests.get("recipe") or {}
+        ).get("teacher_model")
+    ctx = {
         "name": config.dataset_name,
         "version": config.dataset_version,
         "changes": config.changelog,
@@ -102,7 +118,7 @@ def card_context(config: BuilderConfig, stages: dict[str, dict], dataset, config
             "seed": seeds_recipe.get("seed"),
             "per_language": seeds_stats.get("per_language") or {},
         },
-        "kind": "oss_instruct" if "generate" in stages else "evol_instruct" if "evol" in stages else "direct",
+        "kind": kind(stages),
         "evol_source": (stages.get("evol", {}).get("stats") or {}).get("source"),
         "language_mix": dict(sorted(Counter(dataset["lang"]).items(), key=lambda kv: (-kv[1], kv[0])))
         if "lang" in dataset.column_names
@@ -124,6 +140,11 @@ def card_context(config: BuilderConfig, stages: dict[str, dict], dataset, config
             "stats": _scrub(decontaminate.get("stats") or {}),
         },
     }
+    if ctx["kind"] == "verify":  # only then: the context of the other kinds stays as it was (build.json, hash)
+        recipe = stages["source"].get("config", {}).get("recipe", {})
+        ctx["verify_source"] = {key: recipe.get(f"verify_{key}") for key in ("revision", "split", "max_rows")}
+        ctx["verify_source"]["dataset"] = public_location(recipe.get("verify_dataset"))
+    return ctx
 
 
 # --- the stage -------------------------------------------------------------------------------------------------------
@@ -145,6 +166,14 @@ def _copy_figures(stages: dict[str, dict], target: Path) -> str | None:
         if path.suffix == ".png":
             shutil.copy2(path, target / path.name)
     return card_section(stats["analysis"], "figures")
+
+
+def _verification(upstream: RunDir, dataset, target: Path) -> dict:
+    """The Verification section's numbers (`verification_report`), its figure written into `target`."""
+    rep = verification_report.report(upstream.lineage(), dataset)
+    verification_report.plot(rep, target / verification_report.FIGURE)
+    rep["figure"] = f"{target.name}/{verification_report.FIGURE}"
+    return rep
 
 
 def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
@@ -177,6 +206,8 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     if ctx["seed_licenses"] and (warning := licenses.warning(**ctx["seed_licenses"])):
         logger.warning("publish: %s", warning)
     ctx["analysis_section"] = _copy_figures(stages, tmp / "figures")
+    if "execute" in stages:  # only then: the card of a build without verification stays as it was
+        ctx["verification"] = _verification(upstream, dataset, tmp / "figures")
     data_hash = content_hash(dataset)
     build = {
         "name": config.dataset_name,
