@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 LINT_DIRS := oss_common dataset_builder oss_sft oss_generate oss_runbooks eval demo tests bench train_sft.py generate.py
 
-.PHONY: quickstart test test-slow lint format bench env
+.PHONY: quickstart test test-slow lint format bench env toolchains
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 env: $(STAMP)
+
+# bubblewrap and a compiler/interpreter per language for execution verification (apt-get as root, npm for TypeScript;
+# otherwise it prints the commands); ends with a table of what the sandbox will find
+toolchains:
+	bash dataset_builder/execution/install_toolchains.sh
 
 quickstart: $(STAMP)
 	PYTHON=$(BIN)/python bash recipes/runbooks/quickstart.sh
