@@ -26,14 +26,15 @@ $(STAMP): pyproject.toml
 env: $(STAMP)
 
 # bubblewrap and a compiler/interpreter per language for execution verification (apt-get as root, npm for TypeScript;
-# otherwise it prints the commands); ends with a table of what the sandbox will find
+# otherwise it prints the commands and the tests that need them skip); a second run finds everything and installs
+# nothing. `make test` and `make quickstart` run it first.
 toolchains:
 	bash dataset_builder/execution/install_toolchains.sh
 
-quickstart: $(STAMP)
+quickstart: $(STAMP) toolchains
 	PYTHON=$(BIN)/python bash recipes/runbooks/quickstart.sh
 
-test: $(STAMP)
+test: $(STAMP) toolchains
 	$(BIN)/python -m pytest -q -m "not slow and not gpu" tests
 
 test-slow: $(STAMP)

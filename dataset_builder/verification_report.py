@@ -317,8 +317,8 @@ def _no_sandbox(sandbox) -> str:
         return "**Warning**: the execute stage did not record its sandbox: assume the code ran without isolation."
     return (
         "**Warning: no sandbox.** This build ran the teacher's solutions and tests without isolation (`sandbox: "
-        "none`): with the resource limits below, but with the build machine's files, network and environment. "
-        "Only do this with code you trust; `sandbox: bwrap` (bubblewrap) is the default."
+        "none`): with the resource limits below and an empty environment, but with the build machine's files and "
+        "network. Only do this with code you trust; `sandbox: bwrap` (bubblewrap) is the default."
     )
 
 

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import stat
+import tempfile
 from collections import Counter, defaultdict
+from pathlib import Path
 
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.runs import DropCounter, RunDir
@@ -64,6 +68,17 @@ def toolchain_versions() -> dict[str, str | None]:
     return {lang: (tool.version if tool else None) for lang, tool in found.items()}
 
 
+def build_dir(run_dir: RunDir) -> Path:
+    """Where rows are compiled and run: the run folder's `build/`, unless (as root) the sandbox's unprivileged uid
+    cannot reach it (a checkout under /root): then a folder of this run under the system's temp folder."""
+    if os.geteuid() != 0 or all(p.stat().st_mode & stat.S_IXOTH for p in run_dir.path.parents):
+        return run_dir.path / "build"
+    folder = Path(tempfile.gettempdir()) / "oss-instruct-exec"
+    folder.mkdir(mode=0o711, exist_ok=True)
+    logger.info("execute: %s is not reachable by the sandbox's uid; building rows in %s", run_dir.path, folder)
+    return folder / run_dir.fingerprint
+
+
 def solution_code(row: dict, solution_column: str) -> str:
     from dataset_builder.code_blocks import code_in
 
@@ -84,7 +99,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     sandbox = make_sandbox(config)
     run_limits, compile_limits = limits(config)
     executor = Executor(
-        sandbox, run_limits, compile_limits, workers=config.exec_workers, build_dir=run_dir.path / "build"
+        sandbox, run_limits, compile_limits, workers=config.exec_workers, build_dir=build_dir(run_dir)
     )
     journal = Journal(run_dir.path / "results.jsonl")
     with journal:
