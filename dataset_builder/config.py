@@ -129,7 +129,11 @@ class BuilderConfig:
     seed: int = field(
         default=976,
         metadata=_help(
-            "Base seed: snippet sampling and the API seed (seed + raw_index) per row.", "seeds", "generate", "analyze"
+            "Base seed: snippet sampling and the API seed (seed + raw_index) per row.",
+            "seeds",
+            "generate",
+            "analyze",
+            "tests",
         ),
     )
     max_file_bytes: int = field(default=1_000_000, metadata=_help("Skip documents larger than this.", "seeds"))
@@ -174,15 +178,18 @@ class BuilderConfig:
         ),
     )
     temperature: float = field(
-        default=0.0, metadata=_help("Sampling temperature; 0 is greedy as in the paper.", "generate")
+        default=0.0, metadata=_help("Sampling temperature; 0 is greedy as in the paper.", "generate", "tests")
     )
-    top_p: float | None = field(default=None, metadata=_help("Nucleus sampling; unset sends nothing.", "generate"))
+    top_p: float | None = field(
+        default=None, metadata=_help("Nucleus sampling; unset sends nothing.", "generate", "tests")
+    )
     max_tokens: int = field(default=2500, metadata=_help("Most completion tokens per request."))
     teacher_context_length: int | None = field(
         default=None,
         metadata=_help(
             "If set, max_tokens becomes min(max_tokens, context - estimated prompt tokens) as in the paper.",
             "generate",
+            "tests",
         ),
     )
     concurrency: int = field(default=64, metadata=_help("Requests kept in flight at once."))
@@ -261,6 +268,12 @@ class BuilderConfig:
     )
     tests_max_tokens: int = field(
         default=1500, metadata=_help("Most completion tokens of one test-writing request.", "tests")
+    )
+    expected_tests_completion_tokens: int = field(
+        default=400,
+        metadata=_help(
+            "Dry run: completion tokens per test-writing request assumed until 20 rows have been answered."
+        ),
     )
     sandbox: str = field(
         default="bwrap",

@@ -4,8 +4,9 @@
 `stats.json`) and collects every problem it finds: the corpus resolves and the languages are known (seeds), the
 teacher answers `/v1/models` with the key and lists the model (generate), every benchmark can be loaded or is skipped
 (decontaminate), the Hub token can write when `push_to_hub` is set (publish). It raises one `ConfigError` that lists
-them all, one line each with its fix. `dry_run(config, target)` runs the same check, then prints the generate
-stage's estimate without writing anything under `output_dir`.
+them all, one line each with its fix (the teacher is checked once, also for the tests stage). `dry_run(config,
+target)` runs the same check, then prints the estimate of the stages that ask the teacher (generate, tests) without
+writing anything under `output_dir`.
 """
 
 from __future__ import annotations
@@ -209,20 +210,53 @@ def check(config: BuilderConfig, target: str) -> None:
 
 
 def dry_run(config: BuilderConfig, target: str) -> None:
-    """The preflight, then the generate stage's token and cost estimate; writes nothing under `output_dir`."""
+    """The preflight, then the token and cost estimate of the stages up to `target` that ask the teacher (generate,
+    tests); writes nothing under `output_dir`."""
     check(config, target)
-    if "generate" not in stages_up_to(config, target):
+    stages = stages_up_to(config, target)
+    if "generate" not in stages and "tests" not in stages:
         print(f"Dry run: the checks passed; {target} sends no teacher requests. Nothing was run.")
         return
+    with tempfile.TemporaryDirectory(prefix="dry-run-seeds-") as scratch:
+        seeds = _seeds(config, scratch) if "seeds" in stages else None
+        if "generate" in stages:
+            seeds_dir, _ = run_dir_for("seeds", config, None)
+            generate_dir, _ = run_dir_for("generate", config, seeds_dir)
+            responses = generate_dir.path / "responses.jsonl"
+            answered = list(generate.read_answers(responses)) if responses.exists() else []
+            generate.print_estimate(config, seeds, answered)
+        if "tests" in stages:
+            _tests_estimate(config, seeds)
+
+
+def _seeds(config: BuilderConfig, scratch: str):
+    """The seeds: the complete run folder's, or made in `scratch` (the seeds stage sends nothing)."""
     from dataset_builder.pipeline import run_stage
 
     seeds_dir, _ = run_dir_for("seeds", config, None)
-    generate_dir, _ = run_dir_for("generate", config, seeds_dir)
-    responses = generate_dir.path / "responses.jsonl"
-    answered = list(generate.read_answers(responses)) if responses.exists() else []
     if seeds_dir.is_complete():
-        generate.print_estimate(config, seeds_dir.load(), answered)
-        return
-    with tempfile.TemporaryDirectory(prefix="dry-run-seeds-") as scratch:
-        seeds = run_stage("seeds", dataclasses.replace(config, output_dir=scratch)).load()
-        generate.print_estimate(config, seeds, answered)
+        return seeds_dir.load()
+    return run_stage("seeds", dataclasses.replace(config, output_dir=scratch)).load()
+
+
+def _tests_estimate(config: BuilderConfig, seeds) -> None:
+    """The tests stage's estimate: from its upstream's rows when that stage is complete, else from the seeds."""
+    from dataset_builder.stages import tests
+
+    chain = chain_of(config)
+    upstream = None
+    for stage in chain[: chain.index("tests")]:
+        upstream, _ = run_dir_for(stage, config, upstream)
+    tests_dir, _ = run_dir_for("tests", config, upstream)
+    journal = tests_dir.path / tests.JOURNAL
+    answered = list(generate.read_answers(journal)) if journal.exists() else []
+    if upstream is not None and upstream.is_complete():
+        rows = upstream.load().select_columns(["raw_index", "lang", "problem", "solution"]).to_list()
+        tests.print_estimate(config, rows, answered)
+    elif seeds is not None:
+        tests.print_assumed_estimate(config, seeds["lang"])
+    else:
+        print(
+            f"Dry run of the tests stage: one request per row of {upstream.stage if upstream else 'its input'}, "
+            "which has not run yet: the number of requests is known once it has. Nothing was sent."
+        )

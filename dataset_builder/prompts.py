@@ -1,4 +1,4 @@
-"""The OSS-Instruct prompt of the Magicoder paper, verbatim (REFERENCE.md §1)."""
+"""The OSS-Instruct prompt of the Magicoder paper, verbatim (REFERENCE.md §1), and the prompt asking for tests."""
 
 SYSTEM = "You are exceptionally skilled at crafting high-quality programming problems and offering precise solutions."
 
@@ -22,3 +22,113 @@ def messages(code: str) -> list[dict[str, str]]:
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": USER_TEMPLATE.format(code=code)},
     ]
+
+
+# --- tests for a problem and its solution (execution verification; not in the paper) -----------------------------
+# The harness texts say exactly how the executor lays out the files (dataset_builder/execution/toolchains.py and
+# VERIFY_SPEC.md): a test that imports the solution the wrong way fails for reasons that say nothing about the
+# solution. Keep both in sync.
+
+TESTS_SYSTEM = "You are an expert software tester. You write precise, self-checking tests for programming solutions."
+
+TESTS_USER_TEMPLATE = """Write tests for the following programming problem and its solution, in {language}.
+
+[Problem Description]
+{problem}
+
+[Solution]
+{solution}
+
+How your tests are run:
+{harness}
+
+Requirements:
+- Check the behaviour the problem describes, edge cases included, against concrete expected values; a failed check must make the run fail (printing is not checking).
+- Use only the {language} standard library: no third-party packages or test frameworks other than the ones named above.
+- Keep the tests quick (a few seconds in all); do not read standard input, use the network, or write files outside the current folder.
+- Do not repeat or modify the solution.
+
+Answer with the tests alone, in one ```{fence} code block."""  # noqa: E501
+
+# Language -> (its name in the prompt, the info string of the code block asked for).
+TEST_LANGUAGES = {
+    "python": ("Python", "python"),
+    "cpp": ("C++", "cpp"),
+    "java": ("Java", "java"),
+    "typescript": ("TypeScript", "typescript"),
+    "shell": ("Bash", "bash"),
+    "csharp": ("C#", "csharp"),
+    "rust": ("Rust", "rust"),
+    "php": ("PHP", "php"),
+    "swift": ("Swift", "swift"),
+}
+
+HARNESS = {
+    "python": (
+        "The solution is saved as solution.py and your tests as test_solution.py in the same folder; they run with "
+        "`python3 test_solution.py`. Start with `from solution import *` (do not paste the solution), then check "
+        "with plain `assert` statements, or with `unittest.TestCase` classes ending in `unittest.main()`."
+    ),
+    "cpp": (
+        "The solution is saved as solution.cpp and your tests as test.cpp. They are compiled as one program, "
+        "main.cpp, which `#include`s solution.cpp for you before test.cpp, with the solution's `main` renamed so "
+        "that it does not run (`g++ -std=c++17 -o main main.cpp`, then `./main`). So do not include solution.cpp "
+        "and do not redefine its functions or classes; include the standard headers you use. Write `int main()` "
+        "that checks with `assert` from <cassert> and returns 0 when every check passes."
+    ),
+    "java": (
+        "The solution is saved as <its public class>.java and your tests as SolutionTest.java in the same folder, "
+        "both in the default package (`package` lines are removed), compiled with `javac *.java` and run with "
+        "`java -ea SolutionTest`. Write `public class SolutionTest` with `public static void main(String[] args)` "
+        "that uses the solution's classes directly (no import needed for them) and throws an exception (for "
+        "example `throw new AssertionError(...)`; `assert` works too, assertions are enabled) when a check fails. "
+        "No JUnit."
+    ),
+    "typescript": (
+        "Your tests are appended to the solution in one file, main.ts, compiled with `tsc` (a type error fails the "
+        "run; Node's types are available) and run with `node main.js`. The solution's functions, classes and "
+        "variables are already in scope: do not import the solution or redeclare its names. Throw an Error when a "
+        'check fails, or use `import { strict as assert } from "node:assert";`.'
+    ),
+    "shell": (
+        "The solution is saved as solution.sh and your tests as test.sh in the same folder; they run with `bash "
+        "test.sh`. Use the solution with `source ./solution.sh` (its functions and variables become available) or "
+        "run it as `bash ./solution.sh ARGS` and check its output and exit status. Exit with a non-zero status "
+        "(`exit 1` after a message) when a check fails, 0 when every check passes."
+    ),
+    "csharp": (
+        "The solution is saved as Solution.cs and your tests as SolutionTests.cs; both are compiled into one "
+        "program with Mono's `mcs` (C# 7) whose entry point is your class, then run with `mono`. Write a top-level "
+        "(no namespace) `public static class SolutionTests` with `public static void Main()`; add `using` lines for "
+        "the solution's namespaces and the System namespaces you use. Throw an exception when a check fails (not "
+        "Debug.Assert, which does nothing here). No NUnit or xUnit."
+    ),
+    "rust": (
+        "Your tests are appended to the solution in one file, main.rs, in which the solution's `fn main` is "
+        "renamed so that it does not run; it is compiled with `rustc --edition 2021 -o main main.rs` and run as "
+        "`./main`. The solution's items are already in scope: do not redefine them or import them from a crate. "
+        "Write `fn main()` that checks with `assert!` and `assert_eq!` (a failed check panics). No external crates."
+    ),
+    "php": (
+        "The solution is saved as solution.php and your tests as test.php; a runner loads solution.php and then "
+        "test.php, with `php -d zend.assertions=1 -d assert.exception=1`, so the solution's functions and classes "
+        "are already defined: do not require or include solution.php. Start with `<?php`; throw an exception (or "
+        "use `assert`, which throws here) or `exit(1)` when a check fails."
+    ),
+    "swift": (
+        "Your tests are appended to the solution in one file, main.swift, compiled with `swiftc -o main "
+        "main.swift` and run as `./main`. The solution's declarations are already in scope: do not redefine them. "
+        "Write top-level code that checks with `precondition(...)` (a failed check stops the program). No XCTest."
+    ),
+}
+
+
+def tests_messages(problem: str, solution: str, lang: str) -> list[dict[str, str]]:
+    """Chat messages asking for tests of one problem and its solution (`solution` as the teacher wrote it, fenced)."""
+    if lang not in HARNESS:
+        raise ValueError(f"no test harness for language {lang!r}: one of {sorted(HARNESS)}")
+    language, fence = TEST_LANGUAGES[lang]
+    user = TESTS_USER_TEMPLATE.format(
+        language=language, problem=problem.strip(), solution=solution.strip(), harness=HARNESS[lang], fence=fence
+    )
+    return [{"role": "system", "content": TESTS_SYSTEM}, {"role": "user", "content": user}]

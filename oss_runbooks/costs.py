@@ -69,6 +69,11 @@ GPUS = {
 SEED_CHARS_PER_LINE = 33
 # Completion tokens per request: the recipe's `expected_completion_tokens` (the builder's dry-run assumption for a
 # problem plus its solution; the paper's Figure 7 shows their lengths).
+# Verified pipelines (oss_instruct_verified, verify) send one more request per row for its tests: the tests prompt
+# around a problem and solution of `expected_completion_tokens`, answered with `expected_tests_completion_tokens`;
+# oss_instruct_verified asks for the seeds that parse (the builder's assumed rate), verify for `verify_max_rows` rows
+# in the recipe's language mix (`dataset_builder.stages.tests.assumed_estimate`).
+VERIFIED_PIPELINES = ("oss_instruct_verified", "verify")
 
 # --- training ---------------------------------------------------------------------------------------------------
 # Rows trained on per stage: the paper's ~75K OSS-Instruct rows after cleaning, ~110K evol-codealpaca-v1 rows.
@@ -144,19 +149,40 @@ def load_yaml(path: str) -> dict:
     return yaml.safe_load((ROOT / path).read_text())
 
 
+def tests_requests(config) -> dict:
+    """The test-writing requests of a verified pipeline's recipe: requests, prompt and completion tokens."""
+    from dataset_builder.stages.tests import ASSUMED_PARSE_RATE, assumed_estimate
+
+    if config.pipeline not in VERIFIED_PIPELINES:
+        return {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    if config.pipeline == "verify":
+        if config.verify_max_rows is None:
+            raise ValueError(
+                "a verify recipe asks for tests once per row of verify_dataset: set verify_max_rows to estimate it"
+            )
+        total = sum(config.languages.values())
+        rows = {lang: config.verify_max_rows * n / total for lang, n in config.languages.items()}
+        est = assumed_estimate(config, rows, rate=1.0)
+    else:
+        est = assumed_estimate(config, config.languages, rate=ASSUMED_PARSE_RATE)
+    return {key: est[key] for key in ("requests", "prompt_tokens", "completion_tokens")}
+
+
 def teacher(recipe: str = OSS_RECIPE) -> dict:
-    """Requests, tokens and dollars of the OSS-Instruct build, through the builder's own loader, prompt and prices."""
+    """Requests, tokens and dollars of the OSS-Instruct build, through the builder's own loader, prompt and prices;
+    with a verified pipeline, the test-writing requests too (`tests`, included in the totals)."""
     from dataset_builder.cli import parse_config
     from dataset_builder.prompts import messages
     from dataset_builder.teacher.base import estimate_tokens
     from dataset_builder.teacher.pricing import Prices
 
     config = parse_config(["--config", str(ROOT / recipe)])
-    requests = sum(config.languages.values())
+    requests = 0 if config.pipeline == "verify" else sum(config.languages.values())
     seed_lines = (config.min_lines + config.max_lines) / 2
     seed = "x" * round(seed_lines * SEED_CHARS_PER_LINE)
-    prompt_tokens = requests * estimate_tokens(messages(seed))
-    completion_tokens = requests * config.expected_completion_tokens
+    tests = tests_requests(config)
+    prompt_tokens = requests * estimate_tokens(messages(seed)) + tests["prompt_tokens"]
+    completion_tokens = requests * config.expected_completion_tokens + tests["completion_tokens"]
     dollars = {}
     for mode, batch in (("live", False), ("batch", True)):
         prices = Prices(config.teacher_model, config.price_input_per_million, config.price_output_per_million, batch)
@@ -168,6 +194,7 @@ def teacher(recipe: str = OSS_RECIPE) -> dict:
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "completion_tokens_per_row": config.expected_completion_tokens,
+        "tests": tests,
         "dollars": dollars,
     }
 

@@ -93,8 +93,11 @@ def header(result: dict) -> list[str]:
 
 
 def teacher_line(t: dict) -> str:
+    tests = t.get("tests") or {}
+    asked = f" + {tests['requests']:,} test-writing requests" if tests.get("requests") else ""
     return (
-        f"OSS-Instruct data (built once, shared by the four models): {t['requests']:,} requests to {t['model']}, "
+        f"OSS-Instruct data (built once, shared by the four models): {t['requests']:,} requests{asked} to "
+        f"{t['model']}, "
         f"~{_si(t['prompt_tokens'])} prompt + ~{_si(t['completion_tokens'])} completion tokens: "
         f"~{_dollars(t['dollars']['live'])} live, ~{_dollars(t['dollars']['batch'])} with the Batch API. "
         "Evol-Instruct: no teacher. The data steps need no GPU (the teacher is an API, seeds stream from the Hub, "

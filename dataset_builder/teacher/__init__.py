@@ -10,6 +10,8 @@ BACKENDS = {
     "vllm": "dataset_builder.teacher.vllm_backend:VLLMTeacher",
     # not a recipe choice: what the local toy teacher uses when local_teacher_guided (generate.backend_name)
     "guided_local": "dataset_builder.teacher.guided:GuidedLocalTeacher",
+    # not a recipe choice either: the tests stage's local toy teacher (stages/tests.backend_name)
+    "guided_local_tests": "dataset_builder.teacher.guided:GuidedLocalTestsTeacher",
 }
 
 

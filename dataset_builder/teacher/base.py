@@ -11,6 +11,8 @@ from dataset_builder.teacher.pricing import Prices
 # Rough characters per token for code and English prose; used only for estimates (dry run, context clipping).
 CHARS_PER_TOKEN = 3.5
 MESSAGE_OVERHEAD_TOKENS = 4
+# A Batch line's custom_id is this prefix and the row's raw_index (the generate stage's; other stages add their name).
+CUSTOM_ID_PREFIX = "row-"
 
 
 class TeacherError(RuntimeError):
@@ -23,6 +25,9 @@ class Request:
     messages: list[dict[str, str]]
     seed: int
     max_tokens: int
+    # The row's language, for a backend that steers the answer into a code block of it (the guided local tests
+    # teacher); never sent to a server.
+    language: str | None = None
 
     def body(self, model: str, temperature: float, top_p: float | None) -> dict:
         """The chat-completions request body (the same for live requests and Batch API lines)."""
@@ -121,6 +126,7 @@ class TeacherSettings:
     batch_completion_window: str = "24h"
     batch_max_requests: int = 50_000  # requests per Batch input file
     batch_poll_interval: float = 60.0  # seconds between Batch status polls
+    custom_id_prefix: str = CUSTOM_ID_PREFIX  # Batch lines: `<prefix><raw_index>`
 
 
 class TeacherBackend(ABC):

@@ -29,14 +29,20 @@ from pathlib import Path
 
 from dataset_builder.config import redact_url
 from dataset_builder.runs import write_json_atomic
-from dataset_builder.teacher.base import Accounting, Request, TeacherBackend, TeacherError, completion_row
+from dataset_builder.teacher.base import (
+    CUSTOM_ID_PREFIX,
+    Accounting,
+    Request,
+    TeacherBackend,
+    TeacherError,
+    completion_row,
+)
 from dataset_builder.teacher.openai_api import fatal_errors, fatal_message, make_client
 
 logger = logging.getLogger(__name__)
 
 ENDPOINT = "/v1/chat/completions"
 MAX_FILE_BYTES = 190 * 1024 * 1024  # the Batch API takes input files up to 200 MB
-CUSTOM_ID_PREFIX = "row-"
 STATE_VERSION = 1
 ENDED = {"completed", "failed", "expired", "cancelled"}
 RECENT_BATCHES = 100  # how far back a resumed run looks for a batch created just before a crash
@@ -47,14 +53,29 @@ class Unreachable(TeacherError):
     """The API could not be reached or kept failing after retries; batches on the server are unaffected."""
 
 
-def custom_id(raw_index: int) -> str:
-    return f"{CUSTOM_ID_PREFIX}{raw_index}"
+def custom_id(raw_index: int, prefix: str = CUSTOM_ID_PREFIX) -> str:
+    return f"{prefix}{raw_index}"
 
 
-def raw_index_of(cid) -> int:
-    if not isinstance(cid, str) or not cid.startswith(CUSTOM_ID_PREFIX) or not cid[len(CUSTOM_ID_PREFIX) :].isdigit():
-        raise TeacherError(f"custom_id {cid!r} is not one of this builder's ('row-<raw_index>'): wrong results file?")
-    return int(cid[len(CUSTOM_ID_PREFIX) :])
+def raw_index_of(cid, prefix: str = CUSTOM_ID_PREFIX) -> int:
+    if not isinstance(cid, str) or not cid.startswith(prefix) or not cid[len(prefix) :].isdigit():
+        raise TeacherError(
+            f"custom_id {cid!r} is not one of this builder's ('{prefix}<raw_index>'): wrong results file?"
+        )
+    return int(cid[len(prefix) :])
+
+
+def first_custom_id(path) -> str | None:
+    """The custom_id of a JSONL file's first line (None when it has none): which stage's requests the file holds."""
+    with open(path, encoding="utf-8") as f:
+        for text in f:
+            if text.strip():
+                try:
+                    line = json.loads(text)
+                except json.JSONDecodeError:
+                    return None
+                return line.get("custom_id") if isinstance(line, dict) else None
+    return None
 
 
 # --- results files ----------------------------------------------------------------------------------------------
@@ -94,7 +115,7 @@ def _line_error(line: dict) -> str | None:
     return None
 
 
-def _ingest(path: Path, journal, accounting: Accounting, progress) -> Ingested:
+def _ingest(path: Path, journal, accounting: Accounting, progress, prefix: str = CUSTOM_ID_PREFIX) -> Ingested:
     result = Ingested()
     with open(path, encoding="utf-8") as f:
         for number, text in enumerate(f, 1):
@@ -106,7 +127,7 @@ def _ingest(path: Path, journal, accounting: Accounting, progress) -> Ingested:
                 logger.warning("%s:%d: not JSON (%s); its row stays unanswered", path, number, err)
                 result.fail(f"{path.name}:{number}: not JSON")
                 continue
-            index = raw_index_of(line.get("custom_id"))
+            index = raw_index_of(line.get("custom_id"), prefix)
             error = _line_error(line)
             if error is not None:
                 result.fail(f"row {index}: {error}")
@@ -122,12 +143,14 @@ def _ingest(path: Path, journal, accounting: Accounting, progress) -> Ingested:
     return result
 
 
-def collect_results_file(path, journal, accounting: Accounting, progress) -> tuple[int, int]:
+def collect_results_file(
+    path, journal, accounting: Accounting, progress, prefix: str = CUSTOM_ID_PREFIX
+) -> tuple[int, int]:
     """Journal the answers in a Batch results JSONL (from OpenAI, or from vLLM's `run_batch`); (answered, failed).
 
     Rows already in the journal are not counted twice, so ingesting a file again is harmless.
     """
-    result = _ingest(Path(path), journal, accounting, progress)
+    result = _ingest(Path(path), journal, accounting, progress, prefix)
     if result.failed:
         logger.warning("%s: %d lines failed (first: %s)", path, result.failed, "; ".join(result.examples))
     return result.ok, result.failed
@@ -137,7 +160,7 @@ def collect_results_file(path, journal, accounting: Accounting, progress) -> tup
 
 
 def write_input_files(
-    requests: list[Request], folder: Path, first: int, body_args: tuple, max_lines: int
+    requests: list[Request], folder: Path, first: int, body_args: tuple, max_lines: int, prefix: str = CUSTOM_ID_PREFIX
 ) -> dict[str, int]:
     """Write requests as Batch input files `input-<n>.jsonl` from n = first; returns {file name: lines}."""
     names: dict[str, int] = {}
@@ -157,7 +180,7 @@ def write_input_files(
         lines, size = [], 0
 
     for request in requests:
-        line = {"custom_id": custom_id(request.raw_index), "method": "POST", "url": ENDPOINT}
+        line = {"custom_id": custom_id(request.raw_index, prefix), "method": "POST", "url": ENDPOINT}
         line["body"] = request.body(*body_args)
         data = (json.dumps(line, ensure_ascii=False) + "\n").encode()
         if lines and (len(lines) >= max_lines or size + len(data) > MAX_FILE_BYTES):
@@ -169,9 +192,9 @@ def write_input_files(
     return names
 
 
-def rows_in(path: Path) -> set[int]:
+def rows_in(path: Path, prefix: str = CUSTOM_ID_PREFIX) -> set[int]:
     with open(path, encoding="utf-8") as f:
-        return {raw_index_of(json.loads(line)["custom_id"]) for line in f if line.strip()}
+        return {raw_index_of(json.loads(line)["custom_id"], prefix) for line in f if line.strip()}
 
 
 class BatchTeacher(TeacherBackend):
@@ -279,7 +302,7 @@ class BatchTeacher(TeacherBackend):
         for key, prefix in (("output_file_id", "output"), ("error_file_id", "errors")):
             if entry.get(key):
                 path = self._download(client, entry[key], self.folder / f"{prefix}-{stem}")
-                part = _ingest(path, journal, accounting, progress)
+                part = _ingest(path, journal, accounting, progress, self.settings.custom_id_prefix)
                 answered, failed, reasons = answered + part.ok, failed + part.failed, reasons + part.examples
         entry.update(collected=True, answered=answered, failed=failed)
         self._save(state)
@@ -297,13 +320,14 @@ class BatchTeacher(TeacherBackend):
         client = make_client(self.settings, sync=True)
         with client:
             waiting = self._resume(client, state, pending)
-            in_flight = set().union(*(rows_in(self.folder / name) for name in waiting)) if waiting else set()
+            prefix = self.settings.custom_id_prefix
+            in_flight = set().union(*(rows_in(self.folder / name, prefix) for name in waiting)) if waiting else set()
             new = [request for index, request in pending.items() if index not in in_flight]
             if new:
                 first = 1 + max((int(n[len("input-") : -len(".jsonl")]) for n in state["files"]), default=-1)
                 s = self.settings
                 written = write_input_files(
-                    new, self.folder, first, (s.model, s.temperature, s.top_p), s.batch_max_requests
+                    new, self.folder, first, (s.model, s.temperature, s.top_p), s.batch_max_requests, prefix
                 )
                 for name, rows in written.items():
                     state["files"][name] = {"rows": rows, "status": "written"}
@@ -331,7 +355,7 @@ class BatchTeacher(TeacherBackend):
                 if batch is not None:
                     logger.info("batch %s: found the batch of %s created before the crash", batch.id, name)
                     self._record(state, name, batch)
-                elif rows_in(self.folder / name) <= set(pending):
+                elif rows_in(self.folder / name, self.settings.custom_id_prefix) <= set(pending):
                     self._submit(client, state, name)
             if entry.get("batch_id"):
                 logger.info("batch %s: resuming %s (%s)", entry["batch_id"], name, entry["status"])

@@ -12,6 +12,9 @@ as two `/v1/completions` requests whose prompts end inside the answer:
 
 The journal row is the whole answer as a teacher would have written it, with both requests' tokens. It is used only
 for the local toy teacher (`local_teacher_guided`); a real teacher always gets the paper's prompt alone.
+
+`GuidedLocalTestsTeacher` does the same for the tests stage's prompt: one completion whose prompt ends inside a code
+fence of the row's language (`Request.language`).
 """
 
 from __future__ import annotations
@@ -93,6 +96,33 @@ class GuidedLocalTeacher(OpenAITeacher):
             "system_fingerprint": second.system_fingerprint,
             "prompt_tokens": sum(u.prompt_tokens for u in usages) if usages else None,
             "completion_tokens": sum(u.completion_tokens for u in usages) if usages else None,
+            "latency_s": time.monotonic() - started,
+            "attempts": 1,
+        }
+
+
+class GuidedLocalTestsTeacher(GuidedLocalTeacher):
+    """The tests stage's toy teacher: one completion per row whose prompt ends inside a code fence of the row's
+    language (`... <assistant> ```python\\n`), so the model writes code up to the closing fence. The tests it writes
+    are toy ones and mostly fail when run; they exercise the pipeline."""
+
+    async def _one(self, client, request: Request) -> dict:
+        from dataset_builder.prompts import TEST_LANGUAGES
+
+        started = time.monotonic()
+        opening = f"{FENCE}{TEST_LANGUAGES[request.language][1]}\n"
+        completion = await self._complete(client, self.render(request) + opening, request.max_tokens, request, [FENCE])
+        code, finish_reason = cut_code(completion.choices[0].text, completion.choices[0].finish_reason)
+        closing = f"\n{FENCE}" if finish_reason == "stop" else ""
+        usage = completion.usage
+        return {
+            "raw_index": request.raw_index,
+            "response": f"{opening}{code}{closing}",
+            "finish_reason": finish_reason,
+            "teacher_model": completion.model,
+            "system_fingerprint": completion.system_fingerprint,
+            "prompt_tokens": usage.prompt_tokens if usage else None,
+            "completion_tokens": usage.completion_tokens if usage else None,
             "latency_s": time.monotonic() - started,
             "attempts": 1,
         }

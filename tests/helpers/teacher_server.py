@@ -46,6 +46,7 @@ class TeacherServer:
         retry_after: float = 0.05,
         model: str = "fake-teacher",
         listed: tuple[str, ...] = ("gpt-3.5-turbo-1106",),
+        answer=None,
     ):
         self.faults = faults or {}
         self.latency = latency
@@ -54,6 +55,8 @@ class TeacherServer:
         self.retry_after = retry_after
         self.model = model
         self.listed = listed  # what /v1/models lists besides `model` (the tests' default teacher_model)
+        # (messages, seed) -> content or (content, finish_reason) of a chat answer; default: `answer_for`, "stop"
+        self.answer = answer
         self.attempts: Counter = Counter()  # row -> requests received
         self.answered: Counter = Counter()  # row -> 200 answers with a usable completion
         self.events: list[str] = []
@@ -222,7 +225,11 @@ class TeacherServer:
         if "messages" not in request:  # /v1/completions
             await self._send(writer, 200, self._text_completion(request, row))
             return True
-        content = answer_for(request["messages"], request.get("seed"))
+        content, finish_reason = answer_for(request["messages"], request.get("seed")), "stop"
+        if self.answer is not None:
+            content = self.answer(request["messages"], request.get("seed"))
+            if isinstance(content, tuple):
+                content, finish_reason = content
         prompt_tokens = sum(len(m["content"]) for m in request["messages"]) // 4
         completion_tokens = min(len(content) // 4, request.get("max_tokens") or 10**9)
         self.answered[row] += 1
@@ -236,7 +243,7 @@ class TeacherServer:
                 "model": request.get("model", self.model),
                 "system_fingerprint": "fp_fake",
                 "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}
                 ],
                 "usage": {
                     "prompt_tokens": prompt_tokens,
