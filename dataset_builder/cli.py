@@ -30,7 +30,9 @@ PIPELINE_COMMANDS = {"evol": "evol_instruct", "pairs": "direct", "verify": "veri
 # What to try when a stage drops every row, by the drop reasons the stages count (each stage's stats.json).
 _FOLLOW_PROMPT = "use a teacher that follows the prompt"
 _SOURCE_FILES = "point `corpus` at source files in the recipe's languages"
-_EXEC_OUTPUT = "read `exec_output` in the execute stage's rejects/ (or keep every row with its status: verify_keep: all)"
+_EXEC_OUTPUT = (
+    "read `exec_output` in the execute stage's rejects/ (or keep every row with its status: verify_keep: all)"
+)
 EMPTY_HINTS = {
     "truncated": "raise max_tokens",
     "no_sections": _FOLLOW_PROMPT,

@@ -5,6 +5,9 @@ A recipe's `pipeline` picks the chain of stages:
 - `oss_instruct`: corpus -> seeds -> generate -> parse -> clean -> decontaminate -> analyze -> publish
 - `evol_instruct`: evol-codealpaca-v1 -> evol -> decontaminate -> publish (the stage-2 data of MagicoderS)
 - `direct`: corpus -> seeds -> pairs -> decontaminate -> publish (comment-function pairs, the paper's Table 6)
+- `oss_instruct_verified`: `oss_instruct` with tests -> execute after parse: the teacher writes tests for each row and
+  solution + tests run in the sandbox (beyond the paper; its seeds, generate and parse folders are oss_instruct's)
+- `verify`: an existing dataset (`verify_dataset`) -> source -> tests -> execute -> decontaminate -> publish
 
 A stage's run folder is named by a fingerprint of its own inputs and its upstream's fingerprint, so the same stage
 in two chains, or after a changed upstream, writes to a different folder.
@@ -21,22 +24,51 @@ from dataset_builder.stages.base import Stage
 from dataset_builder.stages.clean import Clean
 from dataset_builder.stages.decontaminate import Decontaminate
 from dataset_builder.stages.evol import Evol
+from dataset_builder.stages.execute import Execute
 from dataset_builder.stages.generate import Generate
 from dataset_builder.stages.pairs import Pairs
 from dataset_builder.stages.parse import Parse
 from dataset_builder.stages.publish import Publish
 from dataset_builder.stages.seeds import Seeds
+from dataset_builder.stages.source import Source
+from dataset_builder.stages.tests import Tests
 
 logger = logging.getLogger(__name__)
 
 # Every stage by name (the CLI's commands, in this order); a stage module imports nothing heavy at import time.
 STAGES: dict[str, type[Stage]] = {
-    stage.name: stage for stage in (Seeds, Generate, Parse, Clean, Decontaminate, Analyze, Publish, Evol, Pairs)
+    stage.name: stage
+    for stage in (
+        Seeds,
+        Generate,
+        Parse,
+        Tests,
+        Execute,
+        Clean,
+        Decontaminate,
+        Analyze,
+        Publish,
+        Evol,
+        Pairs,
+        Source,
+    )
 }
 CHAINS = {
     "oss_instruct": ("seeds", "generate", "parse", "clean", "decontaminate", "analyze", "publish"),
+    "oss_instruct_verified": (
+        "seeds",
+        "generate",
+        "parse",
+        "tests",
+        "execute",
+        "clean",
+        "decontaminate",
+        "analyze",
+        "publish",
+    ),
     "evol_instruct": ("evol", "decontaminate", "publish"),
     "direct": ("seeds", "pairs", "decontaminate", "publish"),
+    "verify": ("source", "tests", "execute", "decontaminate", "publish"),
 }
 
 

@@ -167,7 +167,7 @@ def execution_problems(config: BuilderConfig) -> list[str]:
             "execute: no %s toolchain here, so %s rows will be counted as no_toolchain (install: %s)",
             lang,
             lang,
-            toolchains.INSTALL_HINTS[lang],
+            toolchains.install_hint(lang),
         )
     return []
 
@@ -175,7 +175,9 @@ def execution_problems(config: BuilderConfig) -> list[str]:
 def source_problems(config: BuilderConfig) -> list[str]:
     """`verify_dataset` is set and is a local file or folder, or a Hub dataset that answers (not downloaded)."""
     if not config.verify_dataset:
-        return ["The verify pipeline needs `verify_dataset` (`--verify_dataset ID_OR_PATH`): a Hub id or a local file."]
+        return [
+            "The verify pipeline needs `verify_dataset` (`--verify_dataset ID_OR_PATH`): a Hub id or a local file."
+        ]
     if Path(config.verify_dataset).expanduser().exists():
         return []
     source = benchmarks.HubSource(config.verify_dataset, None, config.verify_split, config.verify_revision)

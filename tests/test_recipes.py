@@ -146,3 +146,31 @@ def test_packed_rows_do_not_attend_to_each_other_without_flash_attention(tmp_pat
         packed = model(input_ids=torch.cat([a, b], 1), position_ids=position_ids, use_cache=False).logits
     torch.testing.assert_close(packed[:, :7], alone[0])
     torch.testing.assert_close(packed[:, 7:], alone[1])
+
+
+def test_verified_recipe_is_the_papers_on_the_verified_build(monkeypatch):
+    """The verified DS-6.7B stage 1 differs from the paper's only in its data and output folder, and its data is the
+    folder that recipes/oss_instruct/magicoder_verified.yaml publishes (whose first stages are the paper build's)."""
+    from dataset_builder.cli import parse_config
+    from dataset_builder.pipeline import CHAINS, run_dir_for
+
+    paper = parse(ROOT / "recipes/magicoder/ds-6.7b/stage1_oss_instruct.yaml")
+    verified = parse(ROOT / "recipes/magicoder/ds-6.7b-verified/stage1_oss_instruct.yaml")
+    # what differs on purpose, and objects without value equality (accelerate's state)
+    skip = {"dataset_name", "output_dir", "logging_dir", "distributed_state", "_n_gpu"}
+    for mine, theirs in zip(verified, paper, strict=True):
+        ours = {k: v for k, v in vars(mine).items() if k not in skip}
+        assert ours == {k: v for k, v in vars(theirs).items() if k not in skip}
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    names = {}
+    for recipe in ("magicoder.yaml", "magicoder_verified.yaml"):
+        config = parse_config(["--config", str(ROOT / "recipes/oss_instruct" / recipe)])
+        run_dir = None
+        for stage in CHAINS[config.pipeline]:
+            run_dir, _ = run_dir_for(stage, config, run_dir)
+            names[recipe, stage] = run_dir
+    for stage in ("seeds", "generate", "parse"):  # the teacher's answers are paid for once
+        assert names["magicoder.yaml", stage].path == names["magicoder_verified.yaml", stage].path
+    published = names["magicoder_verified.yaml", "publish"].path.relative_to(ROOT) / "hub"
+    assert verified[0].dataset_name == published.as_posix()

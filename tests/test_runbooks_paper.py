@@ -21,6 +21,7 @@ RUNBOOKS = {  # script: (recipes folder, MagicoderS?, the model's name)
     "magicoders-cl-7b.sh": ("cl-7b", True, "MagicoderS-CL-7B"),
     "magicoder-ds-6.7b.sh": ("ds-6.7b", False, "Magicoder-DS-6.7B"),
     "magicoders-ds-6.7b.sh": ("ds-6.7b", True, "MagicoderS-DS-6.7B"),
+    "magicoder-ds-6.7b-verified.sh": ("ds-6.7b-verified", False, "Magicoder-DS-6.7B-Verified"),
 }
 
 

@@ -28,8 +28,12 @@ from oss_common.journal import Journal
 
 logger = logging.getLogger(__name__)
 
-VERIFY_COLUMNS = {"exec_status": "string", "exec_seconds": "float64", "exec_output": "string", "exec_toolchain": "string"}
-LANGUAGES = ("python", "cpp", "java", "typescript", "shell", "csharp", "rust", "php", "swift")
+VERIFY_COLUMNS = {
+    "exec_status": "string",
+    "exec_seconds": "float64",
+    "exec_output": "string",
+    "exec_toolchain": "string",
+}
 
 
 def limits(config: BuilderConfig):
@@ -64,7 +68,7 @@ def toolchain_versions() -> dict[str, str | None]:
     """{language: toolchain version, or None when it is not installed} for the nine languages of the paper."""
     from dataset_builder.execution import toolchains
 
-    found = {lang: toolchains.find(lang) for lang in LANGUAGES}
+    found = {lang: toolchains.find(lang) for lang in toolchains.LANGUAGES}
     return {lang: (tool.version if tool else None) for lang, tool in found.items()}
 
 
@@ -90,17 +94,15 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     from tqdm.auto import tqdm
 
     from dataset_builder.execution.executor import Executor, Job
-    from dataset_builder.stages.source import schema
+    from dataset_builder.stages.decontaminate import text_columns
 
     rows = upstream.load()
     if "tests" not in rows.column_names:
         raise ConfigError(f"execute needs the `tests` column of the tests stage; {upstream.path} has none.")
-    _, solution_column = schema(rows.column_names)
+    _, solution_column = text_columns(rows.column_names)
     sandbox = make_sandbox(config)
     run_limits, compile_limits = limits(config)
-    executor = Executor(
-        sandbox, run_limits, compile_limits, workers=config.exec_workers, build_dir=build_dir(run_dir)
-    )
+    executor = Executor(sandbox, run_limits, compile_limits, workers=config.exec_workers, build_dir=build_dir(run_dir))
     journal = Journal(run_dir.path / "results.jsonl")
     with journal:
         pending = [i for i, key in enumerate(rows["raw_index"]) if key not in journal.done]

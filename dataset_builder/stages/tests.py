@@ -21,6 +21,7 @@ from dataset_builder.config import BuilderConfig
 from dataset_builder.runs import DropCounter, RunDir
 from dataset_builder.stages import generate
 from dataset_builder.stages.base import Stage
+from dataset_builder.stages.decontaminate import text_columns
 from dataset_builder.teacher.base import Request, estimate_tokens
 
 logger = logging.getLogger(__name__)
@@ -175,7 +176,11 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     from datasets import Dataset, Features, Value, concatenate_datasets
 
     source = upstream.load()
-    rows = source.select_columns(["raw_index", "lang", "problem", "solution"]).to_list()
+    problem, solution = text_columns(source.column_names)  # problem/solution, or instruction/response (verify)
+    rows = [
+        {"raw_index": row["raw_index"], "lang": row["lang"], "problem": row[problem], "solution": row[solution]}
+        for row in source.select_columns(["raw_index", "lang", problem, solution]).to_list()
+    ]
     answered, accounting = generate.ask(config, run_dir, job(config, rows), title="the tests stage, ")
     answers = {row["raw_index"]: row for row in answered}
     missing = [row["raw_index"] for row in rows if skip_reason(row) is None and row["raw_index"] not in answers]
