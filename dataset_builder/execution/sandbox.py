@@ -9,7 +9,10 @@ As root, each worker slot runs as a uid of its own (60000 + slot): root is exemp
 own is how a run's leftovers are found and killed before `run` returns. That sweep also counts the slot's zombies:
 bwrap's reaper is often orphaned when bwrap exits (it exits on the command's status, not the reaper's) and this
 machine's init reaps orphans only every second or so; zombies count against RLIMIT_NPROC, so the next run's budget
-is the limit plus them. Without root, the budget is the user's task count plus the limit.
+is the limit plus them. Two executors running as root on one machine would share these uids: run one at a time.
+Without root, the budget is the user's task count plus the limit, and nothing can find a process that left the
+tree: under bwrap the pid namespace still kills it (within moments of the command's exit, --die-with-parent); with
+`none` it survives.
 """
 
 from __future__ import annotations
@@ -112,11 +115,11 @@ class Sandbox(ABC):
             if proc.returncode is None:  # an exception (Ctrl-C) while it runs: nothing may outlive us
                 self._kill(proc)
                 proc.wait()
+            seconds = time.monotonic() - start  # the command's time, not our bookkeeping after it
             proc.stdout.close()
             if uid is not None:
                 self._zombies[uid] = _sweep(uid)
         returncode, signum = self._status(proc.returncode)
-        seconds = time.monotonic() - start
         return Completed(returncode, signum, bytes(output[: limits.output_bytes]), seconds, timed_out, limited)
 
     # what the two sandboxes do differently
@@ -238,7 +241,7 @@ class Bwrap(Sandbox):
         _signal(-proc.pid)  # no reaper yet (killed during set-up)
 
     def _after_exit(self, proc):
-        pass  # nothing to do: bwrap exits only once its pid namespace is empty
+        pass  # what the command left in the namespace dies with bwrap's reaper (--die-with-parent); root sweeps it
 
     def _status(self, returncode):
         # bwrap reports a command killed by signal N as exit 128+N, the shell's convention (so does bash: a command
