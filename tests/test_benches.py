@@ -1,10 +1,14 @@
 """The training benchmarks still run: bench/padding_waste.py on a few hundred rows, bench/train_throughput.py in its
 CPU smoke mode (a tiny model, 2 steps of each profile through SFTTrainer), and its `--help` without a GPU; the
-generation benchmark, bench/generation_throughput.py, on 4 prompts of 4 tokens."""
+generation benchmark, bench/generation_throughput.py, on 4 prompts of 4 tokens; the execution benchmark,
+bench/execution.py, on a few Python rows."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,3 +62,15 @@ def test_eval_scoring_bench_scores_the_canonical_solutions(capsys):
     lines = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines() if ":" in line}
     assert "pass@1 1.000" in lines["workers 2"] and "of 60 s allowed" in lines["goal"]
     assert lines["tasks"].startswith("tasks: 164")
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is missing: apt-get install -y bubblewrap")
+def test_execution_bench_smoke(capsys):
+    pytest.importorskip("dataset_builder.execution.executor")
+    from bench import execution
+
+    assert execution.main(["--rows", "6", "--languages", "python", "--workers", "2"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    python = lines["python"].split()
+    assert python[1] == "6" and float(python[2]) > 0 and float(python[3]) > 0 and python[4].endswith("x")
+    assert "isolation costs" in lines["goal:"]
