@@ -25,9 +25,8 @@ def messages(code: str) -> list[dict[str, str]]:
 
 
 # --- tests for a problem and its solution (execution verification; not in the paper) -----------------------------
-# The harness texts say exactly how the executor lays out the files (dataset_builder/execution/toolchains.py and
-# VERIFY_SPEC.md): a test that imports the solution the wrong way fails for reasons that say nothing about the
-# solution. Keep both in sync.
+# The harness texts say exactly how the executor lays out the files (dataset_builder/execution/toolchains.py): a test
+# that imports the solution the wrong way fails for reasons that say nothing about the solution. Keep both in sync.
 
 TESTS_SYSTEM = "You are an expert software tester. You write precise, self-checking tests for programming solutions."
 

@@ -25,8 +25,7 @@ from dataset_builder.execution.sandbox import (
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason=f"bubblewrap is missing: {INSTALL_HINT}")
 ROOT = os.geteuid() == 0
-# slots far from the executor's 0..workers-1, so that an executor running on the same machine is left alone
-SLOT = 47
+SLOT = 47  # any slot: each sandbox leases a block of uids of its own
 SMALL = Limits(wall_seconds=2.0, cpu_seconds=5, memory_bytes=256 << 20, processes=16, file_bytes=1 << 20,
                output_bytes=64 << 10, tmpfs_bytes=16 << 20)  # fmt: skip
 PYTHON = "/usr/bin/python3"
@@ -69,10 +68,10 @@ def alive(marker: str) -> list[int]:
     return found
 
 
-def assert_nothing_left(marker: str) -> None:
+def assert_nothing_left(marker: str, sandbox) -> None:
     assert alive(marker) == []
     if ROOT:
-        assert leftovers(60000 + SLOT) == []
+        assert leftovers(sandbox.uid(SLOT)) == []
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -113,7 +112,7 @@ def test_limits_are_set_in_the_child(sandbox, workdir):
     cpu, data_kib, processes, file_blocks, core, uid = done.output.decode().split()
     assert (int(cpu), int(data_kib) * 1024, int(file_blocks) * 1024, int(core)) == (5, 256 << 20, 1 << 20, 0)
     if ROOT:  # root is exempt from RLIMIT_NPROC: each slot runs as its own uid; its unreaped zombies come on top
-        assert int(uid) == 60000 + SLOT and 16 <= int(processes) < 16 + 100
+        assert int(uid) == sandbox.uid(SLOT) and 16 <= int(processes) < 16 + 100
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -133,7 +132,7 @@ def test_python_fork_bomb(sandbox, workdir):
     done = sandbox.run(python(code, "fork-bomb-py"), workdir, SMALL, slot=SLOT)
     assert done.timed_out or done.returncode != 0
     assert done.seconds < SMALL.wall_seconds + 1.5
-    assert_nothing_left("fork-bomb-py")
+    assert_nothing_left("fork-bomb-py", sandbox)
 
 
 def test_shell_fork_bomb(sandbox, workdir):
@@ -141,7 +140,7 @@ def test_shell_fork_bomb(sandbox, workdir):
     done = sandbox.run(["bash", "-c", ":(){ :|:& };:; sleep 1 # fork-bomb-sh"], workdir, SMALL, slot=SLOT)
     assert done.timed_out or b"fork: " in done.output  # bash: "fork: retry: Resource temporarily unavailable"
     assert done.seconds < SMALL.wall_seconds + 1.5
-    assert_nothing_left("fork-bomb-sh")
+    assert_nothing_left("fork-bomb-sh", sandbox)
 
 
 def test_memory_bomb(sandbox, workdir):
@@ -153,7 +152,7 @@ def test_infinite_loop_is_stopped_by_the_wall_clock(sandbox, workdir):
     done = sandbox.run(python("while True: pass", "busy-loop"), workdir, SMALL, slot=SLOT)
     assert done.timed_out and done.signal == signal.SIGKILL
     assert SMALL.wall_seconds <= done.seconds < SMALL.wall_seconds + 1.0
-    assert_nothing_left("busy-loop")
+    assert_nothing_left("busy-loop", sandbox)
 
 
 def test_cpu_limit(sandbox, workdir):
@@ -167,7 +166,7 @@ def test_output_flood(sandbox, workdir):
     assert done.output_limited and not done.timed_out
     assert len(done.output) <= SMALL.output_bytes and done.output.startswith(b"flood")
     assert done.seconds < 1.5
-    assert_nothing_left("flood")
+    assert_nothing_left("flood", sandbox)
 
 
 @needs_bwrap
@@ -244,7 +243,7 @@ def test_double_fork_and_setsid_do_not_escape(sandbox, workdir):
     """
     done = sandbox.run(python(code, "escape-setsid"), workdir, SMALL, slot=SLOT)
     assert done.output == b"parent done\n" and done.returncode == 0 and not done.timed_out
-    assert_nothing_left("escape-setsid")
+    assert_nothing_left("escape-setsid", sandbox)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -295,4 +294,4 @@ def test_a_killed_run_returns_promptly_and_reaps(sandbox, workdir):
     start = time.monotonic()
     done = sandbox.run(python("import time; time.sleep(30)", "sleeper"), workdir, Limits(wall_seconds=0.5), slot=SLOT)
     assert done.timed_out and time.monotonic() - start < 2
-    assert_nothing_left("sleeper")
+    assert_nothing_left("sleeper", sandbox)

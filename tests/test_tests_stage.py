@@ -23,7 +23,7 @@ from tests.helpers.tests_stage import make_upstream, run_tests_stage, stage_run_
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# What the executor lays out per language (VERIFY_SPEC.md, execution/toolchains.py): the harness must say it.
+# What the executor lays out per language (execution/toolchains.py): the harness must say it.
 HARNESS_MUST_SAY = {
     "python": ["solution.py", "test_solution.py", "from solution import *", "assert", "unittest.main()"],
     "cpp": ["solution.cpp", "test.cpp", "main.cpp", "#include", "int main()", "<cassert>", "renamed"],

@@ -60,7 +60,7 @@ class Result:
 
 
 def _check_reachable(folder: Path) -> None:
-    """As root the sandbox runs as uid 60000+slot, which must be able to pass through every folder above a row's."""
+    """As root the sandbox runs as an unprivileged uid: it must be able to pass through every folder above a row's."""
     if os.geteuid() != 0:
         return
     closed = [p for p in (folder.resolve(), *folder.resolve().parents) if not p.stat().st_mode & stat.S_IXOTH]

@@ -5,8 +5,9 @@ Both apply the same limits and environment: rlimits set before exec (RLIMIT_DATA
 Mono reserve far more address space than they use), an empty environment, stdout and stderr merged and read up to a
 cap, and a wall clock that kills the whole tree.
 
-As root, each worker slot runs as a uid of its own (60000 + slot): root is exempt from RLIMIT_NPROC, and a uid of its
-own is how a run's leftovers are found and killed before `run` returns. That sweep also counts the slot's zombies:
+As root, each worker slot runs as a uid of its own (a block of 64 uids from 60000, leased per sandbox with a lock
+file, so two builds on one machine never share one): root is exempt from RLIMIT_NPROC, and a uid of its own is how a
+run's leftovers are found and killed before `run` returns. That sweep also counts the slot's zombies:
 bwrap's reaper is often orphaned when bwrap exits (it exits on the command's status, not the reaper's) and this
 machine's init reaps orphans only every second or so; zombies count against RLIMIT_NPROC, so the next run's budget
 is the limit plus them. Two executors running as root on one machine would share these uids: run one at a time.
@@ -31,6 +32,8 @@ from pathlib import Path
 
 INSTALL_HINT = "apt-get install -y bubblewrap"
 BASE_UID = 60000
+UID_BLOCK = 64  # uids (worker slots) per sandbox
+UID_BLOCKS = 256  # sandboxes that can run at once on one machine
 PATH = "/usr/local/bin:/usr/bin:/bin"
 INSIDE = "/tmp/work"  # the row's folder inside the bubblewrap sandbox, and its working directory
 READ_CHUNK = 1 << 16
@@ -69,6 +72,29 @@ class Sandbox(ABC):
         self._checked = False
         self._tools: dict[str, str] = {}
         self._zombies: dict[int, int] = {}  # slot uid -> its zombies after its last run
+        self._lease = None  # the lock file that holds this sandbox's block of uids (as root)
+
+    def uid(self, slot: int) -> int:
+        """The uid of a worker slot (as root): BASE_UID + block * UID_BLOCK + slot, the block leased on first use."""
+        if not 0 <= slot < UID_BLOCK:
+            raise ValueError(f"slot {slot}: a sandbox has {UID_BLOCK} worker slots (use at most {UID_BLOCK} workers)")
+        if self._lease is None:
+            import fcntl
+
+            folder = Path(tempfile.gettempdir()) / "oss-instruct-sandbox-uids"
+            folder.mkdir(mode=0o700, exist_ok=True)
+            for block in range(UID_BLOCKS):
+                lease = open(folder / f"block-{block}.lock", "w")  # noqa: SIM115 - held for the sandbox's life
+                try:
+                    fcntl.flock(lease, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    lease.close()
+                    continue
+                self._lease, self._block = lease, block
+                break
+            else:
+                raise SandboxError(f"all {UID_BLOCKS} sandbox uid blocks are in use on this machine ({folder})")
+        return BASE_UID + self._block * UID_BLOCK + slot
 
     def check(self) -> None:
         """Raise SandboxError with the fix when a trivial command cannot run (tried once per instance)."""
@@ -87,7 +113,7 @@ class Sandbox(ABC):
         self, argv: list[str], workdir: Path, limits: Limits, slot: int = 0, env: dict[str, str] | None = None
     ) -> Completed:
         workdir = Path(workdir)
-        uid = BASE_UID + slot if os.geteuid() == 0 else None
+        uid = self.uid(slot) if os.geteuid() == 0 else None
         if uid is not None:
             self._prepare(workdir, uid)
             if uid not in self._zombies:  # first run of this slot: clear what an earlier process left

@@ -3,9 +3,9 @@ run means.
 
 Every binary is an absolute path, because the sandbox starts processes with an empty environment (`--clearenv`,
 PATH=/usr/local/bin:/usr/bin:/bin, HOME=/tmp): a rustup shim or a pyenv shim would not work there. As root the
-sandbox runs each worker as an unprivileged uid (60000 + slot), so a binary counts as found only when that uid can
-reach it (rustup's toolchains under /root, mode 700, cannot be).
-The layout below is what the tests prompt tells the teacher; keep both in sync (VERIFY_SPEC.md).
+sandbox runs each worker as an unprivileged uid (`sandbox.Sandbox.uid`), so a binary counts as found only when that
+uid can reach it (rustup's toolchains under /root, mode 700, cannot be).
+The layout below is what the tests prompt tells the teacher (`prompts.HARNESS`); keep both in sync.
 """
 
 from __future__ import annotations

@@ -1,0 +1,168 @@
+"""The verified pipelines through the CLI against a loopback teacher that answers the OSS-Instruct prompt and the tests
+prompt: some of its solutions are wrong, and exactly the right rows are published; the wrong ones are in the execute
+stage's rejects/ with `fail`. Also: `verify` on an existing dataset, and kill -9 during execute."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from datasets import load_dataset
+
+from dataset_builder import prompts
+from dataset_builder.cli import main
+from dataset_builder.runs import RunDir
+from tests.conftest import OFFLINE, teacher_argv
+from tests.helpers.runs import load_rejects
+from tests.helpers.teacher_server import TeacherServer, answer_for
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap missing: apt-get install -y bubblewrap")
+
+SEED = 976
+WRONG = {1, 4}  # rows whose solution returns the wrong number
+ASKED = re.compile(r"function `(\w+)` that returns the number (\d+)")  # the problem of tests.helpers' teacher
+
+
+class Teacher:
+    """Answers the paper's prompt with a one-line function (wrong for the rows in `wrong`) and the tests prompt with
+    asserts on it; `sleep` seconds in every test, to make execution slow enough to interrupt."""
+
+    def __init__(self, wrong=WRONG, sleep=0.0):
+        self.wrong = wrong
+        self.sleep = sleep
+
+    def __call__(self, messages, seed):
+        if messages[0]["content"] == prompts.TESTS_SYSTEM:
+            name, number = ASKED.search(messages[-1]["content"]).groups()
+            pause = f"import time\ntime.sleep({self.sleep})\n" if self.sleep else ""
+            return f"```python\nfrom solution import *\n{pause}\nassert {name}() == {number}\n```"
+        answer = answer_for(messages, seed)
+        if seed - SEED in self.wrong:
+            answer = answer.replace(f"return {seed}\n", f"return {seed + 1}\n")
+        return answer
+
+
+def verified_argv(tmp_path, server, *extra, n=8):
+    return teacher_argv(tmp_path, server, "--pipeline", "oss_instruct_verified", *OFFLINE, *extra, n=n)
+
+
+def test_verified_build_publishes_exactly_the_passing_rows(tmp_path, api_env, capsys):
+    with TeacherServer(answer=Teacher()) as server:
+        assert main(["build", *verified_argv(tmp_path, server)]) == 0
+        asked = sum(server.answered.values())
+    assert asked == 16  # one answer and one tests request per row
+    out = capsys.readouterr().out
+    for stage in ("tests", "execute", "publish"):
+        assert any(line.startswith(stage) for line in out.splitlines()), stage
+    (hub,) = (tmp_path / "out" / "publish").glob("*/hub")
+    ds = load_dataset(str(hub), split="train")
+    assert sorted(ds["raw_index"]) == [i for i in range(8) if i not in WRONG]
+    assert set(ds["exec_status"]) == {"pass"} and all(t.startswith("from solution import *") for t in ds["tests"])
+    assert all(version.startswith("python 3") for version in ds["exec_toolchain"])
+    (execute,) = (tmp_path / "out" / "execute").glob("*/stats.json")
+    rejects = load_rejects(RunDir.at(execute.parent))
+    assert sorted(rejects["raw_index"]) == sorted(WRONG) and set(rejects["reason"]) == {"fail"}
+    assert all("AssertionError" in output for output in rejects["exec_output"])
+    stats = json.loads(execute.read_text())
+    assert stats["by_language"] == {"python": {"pass": 6, "fail": 2}} and stats["sandbox"].startswith("bubblewrap")
+    card = (hub / "README.md").read_text()
+    assert "## Verification" in card and prompts.TESTS_SYSTEM in card
+    assert (hub / "figures" / "verification.png").is_file()
+
+
+def test_keep_all_publishes_every_row_with_its_status(tmp_path, api_env):
+    with TeacherServer(answer=Teacher()) as server:
+        assert main(["build", *verified_argv(tmp_path, server, "--verify_keep", "all")]) == 0
+    (hub,) = (tmp_path / "out" / "publish").glob("*/hub")
+    ds = load_dataset(str(hub), split="train")
+    statuses = dict(zip(ds["raw_index"], ds["exec_status"], strict=True))
+    assert statuses == {i: "fail" if i in WRONG else "pass" for i in range(8)}
+
+
+def test_verify_an_existing_dataset_keeps_its_columns(tmp_path, api_env):
+    rows = [
+        {"instruction": f"Write a function `g{i}` that returns the number {i}.", "response": body, "source": "x"}
+        for i, body in enumerate(
+            [f"```python\ndef g0():\n    return {0}\n```", "```python\ndef g1():\n    return 5\n```", "No code here."]
+        )
+    ]
+    data = tmp_path / "evol.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    def teacher(messages, seed):
+        name, number = ASKED.search(messages[-1]["content"]).groups()
+        return f"```python\nfrom solution import *\nassert {name}() == {number}\n```"
+
+    with TeacherServer(answer=teacher) as server:
+        argv = [
+            "--verify_dataset",
+            str(data),
+            "--teacher_base_url",
+            server.base_url,
+            "--teacher_model",
+            "gpt-3.5-turbo-1106",
+            "--output_dir",
+            str(tmp_path / "out"),
+            *OFFLINE,
+        ]
+        assert main(["verify", *argv]) == 0
+        assert sum(server.answered.values()) == 2  # the row without code is not asked about
+    (hub,) = (tmp_path / "out" / "publish").glob("*/hub")
+    ds = load_dataset(str(hub), split="train")
+    assert ds["instruction"] == [rows[0]["instruction"]] and ds["source"] == ["x"] and ds["lang"] == ["python"]
+    assert {"exec_status", "exec_seconds", "exec_output", "exec_toolchain", "tests"} <= set(ds.column_names)
+    card = (hub / "README.md").read_text()
+    assert "## Verification" in card and str(data.name) in card
+
+
+def test_kill_9_during_execute_then_rerun_runs_no_stored_row_again(tmp_path, api_env):
+    """The build is killed once some results are journaled; the rerun runs only the others, and the published rows
+    are those of an uninterrupted run."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with TeacherServer(answer=Teacher(sleep=0.4)) as server:
+        argv = verified_argv(tmp_path, server, "--exec_workers", "1")
+        command = [sys.executable, "-m", "dataset_builder", "build", *argv]
+        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        journal = None
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and child.poll() is None:
+            found = list((tmp_path / "out" / "execute").glob("*/results.jsonl"))
+            if found and len(found[0].read_text().splitlines()) >= 2:
+                journal = found[0]
+                break
+            time.sleep(0.05)
+        assert journal is not None, "execute never journaled a result before the build ended"
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        before = journal.read_text().splitlines()
+        assert 2 <= len(before) < 8 and not (journal.parent / "stats.json").exists()
+        rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    stored = len([line for line in before if line.endswith("}")])
+    assert f"execute: {stored} rows run before, {8 - stored} to run" in rerun.stderr
+    after = journal.read_text().splitlines()
+    assert after[: len(before)] == before and len(after) == 8  # appended, never rewritten or run twice
+    assert len({json.loads(line)["raw_index"] for line in after}) == 8
+    (hub,) = (tmp_path / "out" / "publish").glob("*/hub")
+    assert sorted(load_dataset(str(hub), split="train")["raw_index"]) == [i for i in range(8) if i not in WRONG]
+    assert _no_sandboxed_leftovers()
+
+
+def _no_sandboxed_leftovers() -> bool:
+    """No process of the sandbox's uids is left after the builds."""
+    from dataset_builder.execution.sandbox import BASE_UID, UID_BLOCK, UID_BLOCKS
+
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            uid = next(line for line in status.read_text().splitlines() if line.startswith("Uid:")).split()[1]
+        except (OSError, StopIteration):
+            continue  # the process ended while we looked
+        if BASE_UID <= int(uid) < BASE_UID + UID_BLOCK * UID_BLOCKS:
+            return False
+    return True
