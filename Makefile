@@ -48,10 +48,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix $(LINT_DIRS)
 	$(BIN)/ruff format $(LINT_DIRS)
 
-bench: $(STAMP)
+bench: $(STAMP) toolchains
 	$(BIN)/python -m bench.teacher_client
 	$(BIN)/python -m bench.seed_extraction
 	$(BIN)/python -m bench.decontamination
 	$(BIN)/python -m bench.padding_waste
 	$(BIN)/python -m bench.eval_scoring
 	$(BIN)/python -m bench.generation_throughput
+	$(BIN)/python -m bench.execution

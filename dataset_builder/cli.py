@@ -164,6 +164,8 @@ def finish(command: str, config: BuilderConfig, run_dir: RunDir) -> int:
                 "OPENAI_API_KEY (and OPENAI_BASE_URL for another server) to make real data; see README.md for the "
                 "paper-scale recipe."
             )
+    if any(run.stage == "execute" and run.is_complete() for run in runs):
+        print_funnel(config, runs)
     if run_dir.stats()["kept"] == 0 and not config.allow_empty:
         print(
             f"error: {command} kept no rows: {where_rows_were_lost(runs)}. The completed stages stay under "
@@ -179,6 +181,30 @@ def finish(command: str, config: BuilderConfig, run_dir: RunDir) -> int:
     else:
         print(f"{command}: done -> {run_dir.dataset_path} (a stage's rows; `build` publishes a dataset to train on)")
     return 0
+
+
+def print_funnel(config: BuilderConfig, runs: list[RunDir]) -> None:
+    """The verification funnel per language, as the card shows it (`verification_report.funnel`)."""
+    from dataset_builder import verification_report
+    from dataset_builder.stages.generate import uses_local_teacher
+
+    table = verification_report.funnel(runs, config.verify_keep)
+    header = ["language", *table["columns"]]
+    cells = [header, *([str("-" if v is None else v) for v in row] for row in table["rows"])]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    print("\nverification funnel (rows per language)")
+    for row in cells:
+        padded = [
+            cell.rjust(width) if i else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        print("  ".join(padded))
+    if config.local_teacher and uses_local_teacher(config):
+        print(
+            "The local toy teacher (SmolLM2-135M) writes neither working solutions nor meaningful tests, so its "
+            "rows are expected to fail here: this shows the sandbox and the funnel working, not a pass rate. With a "
+            "real teacher, the rows that pass are the verified data."
+        )
 
 
 def where_rows_were_lost(runs: list[RunDir]) -> str:

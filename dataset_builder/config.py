@@ -213,7 +213,11 @@ class BuilderConfig:
         default=550, metadata=_help("Dry run: completion tokens per row assumed until 20 rows have been answered.")
     )
     dry_run: bool = field(
-        default=False, metadata=_help("Estimate tokens and cost of the generate stage, send nothing, and stop.")
+        default=False,
+        metadata=_help(
+            "Estimate tokens and cost of the teacher stages (generate, and tests in the verified pipelines), send "
+            "nothing, and stop."
+        ),
     )
     batch_completion_window: str = field(default="24h", metadata=_help("Batch API completion window."))
     batch_max_requests: int = field(default=50_000, metadata=_help("Requests per Batch API input file."))

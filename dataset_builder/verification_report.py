@@ -13,22 +13,10 @@ from collections import Counter
 from pathlib import Path
 
 from dataset_builder import prompts
+from dataset_builder.execution.executor import NOT_RUN, STATUSES  # in the order the card and figure show them
 from dataset_builder.runs import RunDir
 
 FIGURE = "verification.png"
-# The execute stage's statuses (execution.executor.STATUSES), in the order the card and the figure show them.
-STATUSES = (
-    "pass",
-    "fail",
-    "compile_error",
-    "runtime_error",
-    "timeout",
-    "memory",
-    "output_limit",
-    "no_toolchain",
-    "unsupported_language",
-)
-NOT_RUN = ("no_toolchain", "unsupported_language")  # rows the execute stage could not run: never "executed"
 STATUS_COLORS = {
     "pass": "#2e8b57",
     "fail": "#d62728",

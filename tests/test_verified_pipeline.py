@@ -60,6 +60,8 @@ def test_verified_build_publishes_exactly_the_passing_rows(tmp_path, api_env, ca
     out = capsys.readouterr().out
     for stage in ("tests", "execute", "publish"):
         assert any(line.startswith(stage) for line in out.splitlines()), stage
+    # seeds, answers, parsed, with tests, executed, passed, published
+    assert re.search(r"^python +8 +8 +8 +8 +8 +6 +6$", out.split("verification funnel")[1], re.M)
     (hub,) = (tmp_path / "out" / "publish").glob("*/hub")
     ds = load_dataset(str(hub), split="train")
     assert sorted(ds["raw_index"]) == [i for i in range(8) if i not in WRONG]

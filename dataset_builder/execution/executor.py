@@ -32,6 +32,7 @@ STATUSES = (
     "no_toolchain",
     "unsupported_language",
 )
+NOT_RUN = ("no_toolchain", "unsupported_language")  # rows that were never run: not in a pass rate
 MARKER = ".compiled.json"
 
 

@@ -93,7 +93,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     from datasets import Dataset, Value, concatenate_datasets
     from tqdm.auto import tqdm
 
-    from dataset_builder.execution.executor import Executor, Job
+    from dataset_builder.execution.executor import NOT_RUN, Executor, Job
     from dataset_builder.stages.decontaminate import text_columns
 
     rows = upstream.load()
@@ -161,10 +161,6 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         f"{100 * passed / ran:.1f}%" if ran else "none",
         ", ".join(f"{k} {v}" for k, v in Counter(columns["exec_status"]).most_common()),
     )
-
-
-# statuses of rows that were never run: left out of the pass rate, shown apart on the card
-NOT_RUN = ("no_toolchain", "unsupported_language")
 
 
 def _empty(dataset):
