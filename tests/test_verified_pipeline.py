@@ -168,3 +168,51 @@ def _no_sandboxed_leftovers() -> bool:
         if BASE_UID <= int(uid) < BASE_UID + UID_BLOCK * UID_BLOCKS:
             return False
     return True
+
+
+def test_without_bwrap_the_build_stops_before_the_teacher_and_names_the_fix(tmp_path, api_env, monkeypatch, capsys):
+    import dataset_builder.execution.sandbox as sandbox
+
+    real_which = shutil.which
+
+    def which(name, **kwargs):
+        return None if name == "bwrap" else real_which(name, **kwargs)
+
+    monkeypatch.setattr(sandbox.shutil, "which", which)
+    with TeacherServer(answer=Teacher()) as server:
+        assert main(["build", *verified_argv(tmp_path, server)]) == 2
+        assert sum(server.attempts.values()) == 0  # nothing was spent
+    err = capsys.readouterr().err
+    assert "apt-get install -y bubblewrap" in err and "sandbox: none" in err
+    assert not (tmp_path / "out" / "generate").exists()
+
+
+@pytest.mark.skipif(shutil.which("swiftc") is not None, reason="swiftc is installed here: swift rows run")
+def test_rows_without_a_toolchain_are_counted_not_dropped(tmp_path, api_env):
+    rows = [
+        {"lang": "python", "problem": "Write a function `g0` that returns the number 0.", "solution": "```python\n"
+         "def g0():\n    return 0\n```"},
+        {"lang": "swift", "problem": "Write a function `g1` that returns the number 1.", "solution": "```swift\n"
+         "func g1() -> Int { return 1 }\n```"},
+    ]  # fmt: skip
+    data = tmp_path / "oss.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    def teacher(messages, seed):
+        name, number = ASKED.search(messages[-1]["content"]).groups()
+        if "```swift" in messages[-1]["content"]:
+            return f"```swift\nprecondition({name}() == {number})\n```"
+        return f"```python\nfrom solution import *\nassert {name}() == {number}\n```"
+
+    with TeacherServer(answer=teacher) as server:
+        argv = ["--verify_dataset", str(data), "--teacher_base_url", server.base_url, "--teacher_model",
+                "gpt-3.5-turbo-1106", "--output_dir", str(tmp_path / "out"), "--verify_keep", "all",
+                *OFFLINE]  # fmt: skip
+        assert main(["verify", *argv]) == 0
+    (hub,) = (tmp_path / "out" / "publish").glob("*/hub")
+    ds = load_dataset(str(hub), split="train")
+    assert dict(zip(ds["lang"], ds["exec_status"], strict=True)) == {"python": "pass", "swift": "no_toolchain"}
+    (stats,) = (tmp_path / "out" / "execute").glob("*/stats.json")
+    stats = json.loads(stats.read_text())
+    assert stats["by_language"]["swift"] == {"no_toolchain": 1} and stats["pass_rate"] == 1.0
+    assert "swiftc" in (hub / "README.md").read_text()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import stat
 import tempfile
 from collections import Counter, defaultdict
@@ -126,6 +127,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
                 progress.set_postfix(dict(statuses.most_common(4)), refresh=False)
                 progress.update()
         results = {row["raw_index"]: row for row in journal.rows()}
+    shutil.rmtree(executor.build_dir, ignore_errors=True)  # every row's folder is gone (forget); only the root is left
 
     columns = {name: [results[key][name] for key in rows["raw_index"]] for name in VERIFY_COLUMNS}
     verified = Dataset.from_dict(columns).cast_column("exec_seconds", Value("float64"))
