@@ -195,6 +195,7 @@ def teacher(recipe: str = OSS_RECIPE) -> dict:
         "completion_tokens": completion_tokens,
         "completion_tokens_per_row": config.expected_completion_tokens,
         "tests": tests,
+        "recipe": recipe,
         "dollars": dollars,
     }
 
@@ -255,8 +256,8 @@ def eval_cost(shape: Shape, gpu: GPU, recipe: str = EVAL_RECIPE) -> dict:
     }
 
 
-def estimate(gpu: GPU, mfu: float, num_gpus: int = PAPER_GPUS) -> dict:
-    """Everything, for the four models."""
+def estimate(gpu: GPU, mfu: float, num_gpus: int = PAPER_GPUS, oss_recipe: str = OSS_RECIPE) -> dict:
+    """Everything, for the four models; the teacher's cost from `oss_recipe` (e.g. the verified build's)."""
     if not 0 < mfu <= 1:
         raise ValueError(f"MFU must be in (0, 1], got {mfu}: e.g. --mfu 0.43")
     if num_gpus < 1:
@@ -276,4 +277,4 @@ def estimate(gpu: GPU, mfu: float, num_gpus: int = PAPER_GPUS) -> dict:
             s["memory"] = training_memory_gib(shape, s["micro_batch_tokens"], num_gpus)
             rows.append(s)
         models[name] = {"base": base, "params": n, "stages": rows, "eval": eval_cost(shape, gpu)}
-    return {"gpu": gpu, "mfu": mfu, "num_gpus": num_gpus, "teacher": teacher(), "models": models}
+    return {"gpu": gpu, "mfu": mfu, "num_gpus": num_gpus, "teacher": teacher(oss_recipe), "models": models}

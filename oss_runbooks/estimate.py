@@ -16,6 +16,7 @@ from oss_runbooks.costs import (
     DEFAULT_MFU,
     GPU,
     GPUS,
+    OSS_RECIPE,
     OVERHEAD_GIB,
     PADDED_REAL_TOKEN_SHARE,
     PAPER_EPOCHS,
@@ -95,9 +96,10 @@ def header(result: dict) -> list[str]:
 def teacher_line(t: dict) -> str:
     tests = t.get("tests") or {}
     asked = f" + {tests['requests']:,} test-writing requests" if tests.get("requests") else ""
+    data = "Verified OSS-Instruct data" if tests.get("requests") else "OSS-Instruct data"
     return (
-        f"OSS-Instruct data (built once, shared by the four models): {t['requests']:,} requests{asked} to "
-        f"{t['model']}, "
+        f"{data} ({t['recipe']}; built once, shared by the models trained on it): {t['requests']:,} "
+        f"requests{asked} to {t['model']}, "
         f"~{_si(t['prompt_tokens'])} prompt + ~{_si(t['completion_tokens'])} completion tokens: "
         f"~{_dollars(t['dollars']['live'])} live, ~{_dollars(t['dollars']['batch'])} with the Batch API. "
         "Evol-Instruct: no teacher. The data steps need no GPU (the teacher is an API, seeds stream from the Hub, "
@@ -186,9 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mfu", type=float, default=DEFAULT_MFU, help="model FLOP utilisation (default: %(default)s)")
     parser.add_argument("--num-gpus", type=int, default=PAPER_GPUS, help="GPUs training in parallel (wall time)")
     parser.add_argument("--markdown", action="store_true", help="a Markdown table for the README")
+    parser.add_argument(
+        "--oss_recipe",
+        default=OSS_RECIPE,
+        help="the builder recipe whose teacher cost is shown (default: %(default)s; "
+        "recipes/oss_instruct/magicoder_verified.yaml adds the test-writing requests)",
+    )
     args = parser.parse_args(argv)
     try:
-        result = estimate(GPUS[args.gpu], args.mfu, args.num_gpus)
+        result = estimate(GPUS[args.gpu], args.mfu, args.num_gpus, args.oss_recipe)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
