@@ -54,6 +54,7 @@ EMPTY_HINTS = {
     "empty_response": "check `evol_dataset`: its rows have no response",
     "tests_truncated": "raise tests_max_tokens",
     "no_tests": _FOLLOW_PROMPT,
+    "no_checks": _FOLLOW_PROMPT,
     "no_solution_code": "use rows whose solution has a code block",
     "unsupported_language": "verify rows in python, cpp, java, typescript, shell, csharp, rust, php or swift",
     "no_toolchain": "install the toolchains: bash dataset_builder/execution/install_toolchains.sh",

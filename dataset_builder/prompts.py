@@ -62,6 +62,20 @@ TEST_LANGUAGES = {
     "swift": ("Swift", "swift"),
 }
 
+# Language -> a pattern that tests which check anything must contain: an assertion, a throw, a non-zero exit. Tests
+# without one would pass whatever the solution does (the tests stage rejects them as `no_checks`).
+CHECKS = {
+    "python": r"\bassert\b|\braise\b|\bunittest\b|\bsys\.exit\s*\(|\bexit\s*\(",
+    "cpp": r"\bassert\s*\(|\bthrow\b|\breturn\s+[1-9]|\bexit\s*\(|\babort\s*\(",
+    "java": r"\bassert\b|\bthrow\b|System\.exit\s*\(",
+    "typescript": r"\bassert\b|\bthrow\b|process\.exit\s*\(",
+    "shell": r"\bexit\s+(?:[1-9]|\$)|\breturn\s+[1-9]|\bset\s+-e",
+    "csharp": r"\bthrow\b|Environment\.Exit\s*\(",
+    "rust": r"\bassert(?:_eq|_ne)?!|\bpanic!|\bunreachable!|process::exit\s*\(",
+    "php": r"\bassert\s*\(|\bthrow\b|\bexit\s*\(\s*[1-9]|\bdie\s*\(",
+    "swift": r"\bprecondition(?:Failure)?\s*\(|\bassert\s*\(|\bfatalError\s*\(|\bexit\s*\(",
+}
+
 HARNESS = {
     "python": (
         "The solution is saved as solution.py and your tests as test_solution.py in the same folder; they run with "

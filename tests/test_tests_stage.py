@@ -169,6 +169,30 @@ def test_rows_and_rejects_from_answers():
     assert answer_columns(_row(), _answer("```java\nclass T {}\n```"))[1] == "no_tests"  # not the row's language
     columns, reason = answer_columns(_row(lang="go"), None)
     assert reason == "unsupported_language" and set(columns.values()) == {None}
+    # tests that check nothing would pass whatever the solution does
+    assert answer_columns(_row(), _answer("```python\nfrom solution import *\nprint(f())\n```"))[1] == "no_checks"
+
+
+CHECKED = {  # per language: tests that check something, and tests that only run the code
+    "python": ("import unittest\nclass T(unittest.TestCase): ...", "f()"),
+    "cpp": ("int main() { assert(f() == 1); }", "int main() { f(); }"),
+    "java": ("if (f() != 1) throw new AssertionError();", "System.out.println(f());"),
+    "typescript": ('if (f() !== 1) throw new Error("f");', "console.log(f());"),
+    "shell": ('[ "$(f)" = 1 ] || exit 1', "source ./solution.sh\nf"),
+    "csharp": ('if (F() != 1) throw new Exception("F");', "Console.WriteLine(F());"),
+    "rust": ("fn main() { assert_eq!(f(), 1); }", 'fn main() { println!("{}", f()); }'),
+    "php": ("<?php\nassert(f() === 1);", "<?php\necho f();"),
+    "swift": ("precondition(f() == 1)", "print(f())"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(CHECKED))
+def test_tests_without_a_check_are_rejected(lang):
+    import re
+
+    checked, unchecked = CHECKED[lang]
+    assert set(CHECKED) == set(prompts.HARNESS)
+    assert re.search(prompts.CHECKS[lang], checked) and not re.search(prompts.CHECKS[lang], unchecked)
 
 
 # --- the stage against a loopback teacher --------------------------------------------------------------------------

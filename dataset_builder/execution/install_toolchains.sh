@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what execution verification needs: bubblewrap and one toolchain per language (VERIFY_SPEC.md).
+# Installs what execution verification needs: bubblewrap and one toolchain per language (`make toolchains`; README,
+# "Execution-verified data").
 # Idempotent: each command is looked up first and only what is missing is installed. As root with apt-get it
 # installs the Debian packages; otherwise it prints the exact commands and goes on. TypeScript comes from npm into
 # $OSS_INSTRUCT_TOOLS (default ~/.cache/oss-instruct/tools; as root /usr/local/lib/oss-instruct/tools, because the
@@ -16,7 +17,7 @@ else
     tools="$HOME/.cache/oss-instruct/tools"
 fi
 
-# As root the sandbox runs code as uid 60000+slot, so a tool only counts when another uid can run it.
+# As root the sandbox runs code as an unprivileged uid, so a tool only counts when another uid can run it.
 usable() {
     if [ "$root" = 1 ] && command -v setpriv >/dev/null; then
         setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$1"

@@ -3,15 +3,18 @@
 The prompt (`prompts.tests_messages`) tells the teacher how the executor makes the solution visible to the tests, per
 language; the tests are the code blocks of the answer in that language (`code_blocks.code_in`). A row is rejected,
 with its reason, when its language has no harness (`unsupported_language`) or its solution has no code block
-(`no_solution_code`): neither is asked for. After the answer: `tests_truncated` (cut at max_tokens) or `no_tests` (no
-code block in the language). Requests go through the generate stage's machinery (`generate.ask`): backends, the
-journal `tests.jsonl` keyed by raw_index (a rerun asks only for what is missing), token accounting, Batch results
-files and export (custom_ids `tests-row-<raw_index>`), the dry run and the local toy teacher (`guided_local_tests`).
+(`no_solution_code`): neither is asked for. After the answer: `tests_truncated` (cut at max_tokens), `no_tests` (no
+code block in the language) or `no_checks` (tests with no assertion, throw or failing exit, `prompts.CHECKS`: they
+would pass whatever the solution does). Requests go through the generate stage's machinery (`generate.ask`):
+backends, the journal `tests.jsonl` keyed by raw_index (a rerun asks only for what is missing), token accounting,
+Batch results files and export (custom_ids `tests-row-<raw_index>`), the dry run and the local toy teacher
+(`guided_local_tests`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 
@@ -108,6 +111,8 @@ def answer_columns(row: dict, answer: dict | None) -> tuple[dict, str | None]:
         return columns, "tests_truncated"
     if columns["tests"] is None:
         return columns, "no_tests"
+    if not re.search(prompts.CHECKS[row["lang"]], columns["tests"]):
+        return columns, "no_checks"  # it would pass whatever the solution does
     return columns, None
 
 
@@ -229,4 +234,5 @@ class Tests(Stage):
             "user_template": prompts.TESTS_USER_TEMPLATE,
             "harness": dict(prompts.HARNESS),
             "fences": {lang: fence for lang, (_, fence) in prompts.TEST_LANGUAGES.items()},
+            "checks": dict(prompts.CHECKS),
         }

@@ -101,16 +101,20 @@ class GuidedLocalTeacher(OpenAITeacher):
         }
 
 
+# The toy teacher's tests are started for it where the harness says how (a real teacher gets the prompt alone).
+TESTS_STARTERS = {"python": "from solution import *\n\nassert "}
+
+
 class GuidedLocalTestsTeacher(GuidedLocalTeacher):
     """The tests stage's toy teacher: one completion per row whose prompt ends inside a code fence of the row's
-    language (`... <assistant> ```python\\n`), so the model writes code up to the closing fence. The tests it writes
-    are toy ones and mostly fail when run; they exercise the pipeline."""
+    language (`... <assistant> ```python\\n`), started as `TESTS_STARTERS` says, so the model writes code up to the
+    closing fence. The tests it writes are toy ones; they exercise the pipeline."""
 
     async def _one(self, client, request: Request) -> dict:
         from dataset_builder.prompts import TEST_LANGUAGES
 
         started = time.monotonic()
-        opening = f"{FENCE}{TEST_LANGUAGES[request.language][1]}\n"
+        opening = f"{FENCE}{TEST_LANGUAGES[request.language][1]}\n{TESTS_STARTERS.get(request.language, '')}"
         completion = await self._complete(client, self.render(request) + opening, request.max_tokens, request, [FENCE])
         code, finish_reason = cut_code(completion.choices[0].text, completion.choices[0].finish_reason)
         closing = f"\n{FENCE}" if finish_reason == "stop" else ""
