@@ -202,9 +202,10 @@ def print_funnel(config: BuilderConfig, runs: list[RunDir]) -> None:
         print("  ".join(padded))
     if config.local_teacher and uses_local_teacher(config):
         print(
-            "The local toy teacher (SmolLM2-135M) writes neither working solutions nor meaningful tests, so its "
-            "rows are expected to fail here: this shows the sandbox and the funnel working, not a pass rate. With a "
-            "real teacher, the rows that pass are the verified data."
+            "The local toy teacher (SmolLM2-135M) writes neither working solutions nor meaningful tests (its "
+            "tests are started for it, and a check like `assert 0 == 0` passes whatever the solution does): the "
+            "funnel shows the sandbox working, not a pass rate. With a real teacher, the rows that pass are the "
+            "verified data."
         )
 
 

@@ -227,12 +227,20 @@ class Tests(Stage):
     run = staticmethod(run)
 
     def fingerprint_inputs(self, config: BuilderConfig) -> dict:
-        return super().fingerprint_inputs(config) | {
-            "teacher_model": generate.teacher_name(config),
-            "max_tokens": max_tokens(config),
-            "system_prompt": prompts.TESTS_SYSTEM,
-            "user_template": prompts.TESTS_USER_TEMPLATE,
-            "harness": dict(prompts.HARNESS),
-            "fences": {lang: fence for lang, (_, fence) in prompts.TEST_LANGUAGES.items()},
-            "checks": dict(prompts.CHECKS),
-        }
+        return (
+            super().fingerprint_inputs(config)
+            | {
+                "teacher_model": generate.teacher_name(config),
+                "max_tokens": max_tokens(config),
+                "system_prompt": prompts.TESTS_SYSTEM,
+                "user_template": prompts.TESTS_USER_TEMPLATE,
+                "harness": dict(prompts.HARNESS),
+                "fences": {lang: fence for lang, (_, fence) in prompts.TEST_LANGUAGES.items()},
+                "checks": dict(prompts.CHECKS),
+            }
+            | (
+                {"toy_starters": dict(prompts.TOY_TESTS_STARTERS)}
+                if backend_name(config) == "guided_local_tests"
+                else {}
+            )
+        )

@@ -101,22 +101,24 @@ class GuidedLocalTeacher(OpenAITeacher):
         }
 
 
-# The toy teacher's tests are started for it where the harness says how (a real teacher gets the prompt alone).
-TESTS_STARTERS = {"python": "from solution import *\n\nassert "}
+ONE_CHECK_TOKENS = 64  # max_tokens of a started toy test: one line
 
 
 class GuidedLocalTestsTeacher(GuidedLocalTeacher):
     """The tests stage's toy teacher: one completion per row whose prompt ends inside a code fence of the row's
-    language (`... <assistant> ```python\\n`), started as `TESTS_STARTERS` says, so the model writes code up to the
-    closing fence. The tests it writes are toy ones; they exercise the pipeline."""
+    language (`... <assistant> ```python\\n`), started as `prompts.TOY_TESTS_STARTERS` says, so the model writes code
+    up to the closing fence (or the starter's end). The tests it writes are toy ones; they exercise the pipeline."""
 
     async def _one(self, client, request: Request) -> dict:
-        from dataset_builder.prompts import TEST_LANGUAGES
+        from dataset_builder.prompts import TEST_LANGUAGES, TOY_TESTS_STARTERS
 
         started = time.monotonic()
-        opening = f"{FENCE}{TEST_LANGUAGES[request.language][1]}\n{TESTS_STARTERS.get(request.language, '')}"
-        completion = await self._complete(client, self.render(request) + opening, request.max_tokens, request, [FENCE])
-        code, finish_reason = cut_code(completion.choices[0].text, completion.choices[0].finish_reason)
+        start, end = TOY_TESTS_STARTERS.get(request.language, ("", FENCE))
+        opening = f"{FENCE}{TEST_LANGUAGES[request.language][1]}\n{start}"
+        limit = min(request.max_tokens, ONE_CHECK_TOKENS) if start else request.max_tokens
+        completion = await self._complete(client, self.render(request) + opening, limit, request, [FENCE])
+        text, cut, _ = completion.choices[0].text.partition(end)
+        code, finish_reason = cut_code(text, "stop" if cut else completion.choices[0].finish_reason)
         closing = f"\n{FENCE}" if finish_reason == "stop" else ""
         usage = completion.usage
         return {
