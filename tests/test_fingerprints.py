@@ -7,7 +7,8 @@ fingerprint fields into `BuilderConfig`'s field metadata; a change here strands 
 seeds fingerprint includes the package version (the bundled corpus is identified by it): a version bump updates it.
 Parse is at version 2 (the `solution_fence_closed` column and the header/fence fixes), so parse and the stages after
 it have new names; seeds and generate, where the teacher's work lives, kept theirs. The quickstart's publish folders
-changed when `dataset_license` stopped defaulting to `mit` (the card says `other` unless a recipe sets one).
+changed when `dataset_license` stopped defaulting to `mit` (the card says `other` unless a recipe sets one). The
+verified recipes reuse the paper chain's seeds, generate and parse folders (the teacher's answers are paid once).
 """
 
 from pathlib import Path
@@ -22,6 +23,8 @@ RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 QUICKSTART = "oss_instruct/quickstart.yaml"
 MAGICODER = "oss_instruct/magicoder.yaml"
 EVOL = "evol_instruct/evol_codealpaca.yaml"
+QUICKSTART_VERIFIED = "oss_instruct/quickstart_verified.yaml"
+MAGICODER_VERIFIED = "oss_instruct/magicoder_verified.yaml"
 
 EXPECTED = {
     (QUICKSTART, "build"): {
@@ -47,6 +50,28 @@ EXPECTED = {
         "decontaminate": "fa587f3a29522c95",
         "analyze": "41290616425941e2",
         "publish": "99c2c85937e798ca",
+    },
+    (QUICKSTART_VERIFIED, "build"): {
+        "seeds": "1c7269194767b732",  # the verified chain shares seeds, generate and parse with the paper's
+        "generate": "097e0fd36573af5b",
+        "parse": "a7829de811b2c507",
+        "tests": "b155ebe08ac9b0e4",
+        "execute": "f4daf8ad0e01cf3c",
+        "clean": "ee542d78e9258c50",
+        "decontaminate": "f754e46ccf861e3f",
+        "analyze": "05ce70c69a3f53f7",
+        "publish": "86e396f593558d02",
+    },
+    (MAGICODER_VERIFIED, "build"): {
+        "seeds": "d4cc513d8806da0f",
+        "generate": "a423a80b9adb351d",
+        "parse": "820c0171d28252d8",
+        "tests": "cf89a3599ae0afe2",
+        "execute": "4e18c41127be0027",
+        "clean": "aac5e7205618542b",
+        "decontaminate": "56e8d29bc71f7cdf",
+        "analyze": "8345cd8871c7d73b",
+        "publish": "85213c440b84e8da",
     },
     (EVOL, "evol"): {
         "evol": "364b5273df1b725b",
