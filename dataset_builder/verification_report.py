@@ -322,7 +322,7 @@ def _funnel(rep: dict) -> list[str]:
         "*passed*: rows with `exec_status` pass; "
         + (
             f"*published and passed*: rows of this dataset{_after(rep)} that passed (with `verify_keep: all` it "
-            f"also holds {_fmt(_not_passed(rep))} rows that did not)."
+            f"also holds {_rows(_not_passed(rep))} that did not)."
             if rep["verify_keep"] == "all"
             else f"*published*: rows of this dataset{_after(rep)}."
         ),
@@ -392,9 +392,13 @@ def _machine(rep: dict) -> list[str]:
             "",
             f"- Sandbox: `{sandbox}` (new namespaces, no network, read-only system, empty environment, private /tmp)",
         ]
-    if rep["limits"]:
-        limits = ", ".join(f"`{k}` {_size(k, v)}" for k, v in sorted(rep["limits"].items()))
-        lines.append(f"- Limits per row: {limits}")
+    limits = rep["limits"] or {}
+    nested = {k: v for k, v in limits.items() if isinstance(v, dict)}  # {"run": {...}, "compile": {...}}
+    for name, values in {"": {k: v for k, v in limits.items() if k not in nested}, **nested}.items():
+        if values:
+            shown = ", ".join(f"`{k}` {_size(k, v)}" for k, v in sorted(values.items()))
+            what = {"run": "to run a row's tests", "compile": "to compile a row"}.get(name, "per row")
+            lines.append(f"- Limits {what}: {shown}")
     return lines
 
 

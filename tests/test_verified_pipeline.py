@@ -75,6 +75,7 @@ def test_verified_build_publishes_exactly_the_passing_rows(tmp_path, api_env, ca
     assert stats["by_language"] == {"python": {"pass": 6, "fail": 2}} and stats["sandbox"].startswith("bubblewrap")
     card = (hub / "README.md").read_text()
     assert "## Verification" in card and prompts.TESTS_SYSTEM in card
+    assert "Limits to run a row's tests:" in card and "`memory_bytes` 2 GiB" in card and "`wall_seconds` 10.0" in card
     assert (hub / "figures" / "verification.png").is_file()
 
 
