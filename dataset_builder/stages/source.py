@@ -17,10 +17,9 @@ from dataset_builder import languages
 from dataset_builder.config import BuilderConfig, ConfigError
 from dataset_builder.runs import DropCounter, RunDir
 from dataset_builder.stages.base import Stage
+from dataset_builder.stages.decontaminate import TEXT_COLUMNS
 
 logger = logging.getLogger(__name__)
-
-SCHEMAS = (("problem", "solution"), ("instruction", "response"))
 
 
 def load(config: BuilderConfig):
@@ -52,7 +51,7 @@ def load(config: BuilderConfig):
 
 def schema(columns: list[str]) -> tuple[str, str]:
     """The (problem, solution) column names of a dataset in one of the released schemas."""
-    for pair in SCHEMAS:
+    for pair in TEXT_COLUMNS:  # the same two schemas decontaminate reads
         if set(pair) <= set(columns):
             return pair
     raise ConfigError(
@@ -60,19 +59,18 @@ def schema(columns: list[str]) -> tuple[str, str]:
     )
 
 
-def fence_language(text: str) -> str:
-    """The canonical language of the first fenced block's info string (```python -> python), or ''."""
-    from dataset_builder.code_blocks import blocks
+def first_fence_language(text: str) -> str:
+    """The canonical language of the first fenced block that names one (```python -> python), or ''."""
+    from dataset_builder.code_blocks import blocks, fence_language
 
-    for info, _ in blocks(text or ""):
-        word = info.split()[0] if info.split() else ""
-        if word:
-            return languages.canonical(word.lower())
-    return ""
+    return next((lang for lang in (fence_language(info) for info, _ in blocks(text or "")) if lang), "")
 
 
 def _map(row: dict, index: int, problem: str, solution: str, has_lang: bool, keep_raw_index: bool) -> dict:
-    lang = languages.canonical(str(row["lang"]).lower()) if has_lang and row["lang"] else fence_language(row[solution])
+    if has_lang and row["lang"]:
+        lang = languages.canonical(str(row["lang"]))
+    else:
+        lang = first_fence_language(row[solution])
     reason = "empty_problem" if not (row[problem] or "").strip() else None
     reason = reason or ("empty_solution" if not (row[solution] or "").strip() else None)
     out = {"lang": lang, "reason": reason}
