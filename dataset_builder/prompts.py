@@ -118,8 +118,8 @@ HARNESS = {
         "The solution is saved as Solution.cs and your tests as SolutionTests.cs; both are compiled into one "
         "program with Mono's `mcs` (C# 7) whose entry point is your class, then run with `mono`. Write a top-level "
         "(no namespace) `public static class SolutionTests` with `public static void Main()`; add `using` lines for "
-        "the solution's namespaces and the System namespaces you use. Throw an exception when a check fails (not "
-        "Debug.Assert, which does nothing here). No NUnit or xUnit."
+        'the solution\'s namespaces and the System namespaces you use. Throw `new Exception("...")` when a check '
+        "fails (not Debug.Assert, which does nothing here). No NUnit or xUnit."
     ),
     "rust": (
         "Your tests are appended to the solution in one file, main.rs, in which the solution's `fn main` is "

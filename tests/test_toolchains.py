@@ -364,6 +364,32 @@ def test_classification_by_output():
     assert sh.classify(2, None, "syntax error") == "fail" and sh.classify(None, 11, "") == "fail"
 
 
+@needs_bwrap
+def test_a_throw_in_the_tests_is_fail_and_one_in_the_solution_is_runtime_error(executor):
+    """The Java and C# harnesses ask the tests to throw when a check fails: that is `fail`; the same exception type
+    raised inside the solution is a crash (`runtime_error`)."""
+    java_tests = (
+        "public class SolutionTest { public static void main(String[] a) {\n"
+        '    if (Adder.add(1, 2) != 3) throw new RuntimeException("add(1, 2) != 3"); } }'
+    )
+    cs_tests = (
+        "using System;\npublic static class SolutionTests { public static void Main() {\n"
+        '    if (Adder.Add(1, 2) != 3) throw new Exception("Add(1, 2) != 3"); } }'
+    )
+    rows = [
+        ("java", "public class Adder { public static int add(int a, int b) { return a - b; } }", java_tests),
+        ("java", "public class Adder { public static int add(int a, int b) { int[] x = new int[1]; return x[a]; } }",
+         java_tests),
+        ("csharp", "public static class Adder { public static int Add(int a, int b) { return a - b; } }", cs_tests),
+        ("csharp", ("public static class Adder { public static int Add(int a, int b) { int[] x = new int[1]; "
+                    "return x[b]; } }"), cs_tests),
+    ]  # fmt: skip
+    for language in ("java", "csharp"):
+        need(language)
+    statuses = [result.status for result in run_all(executor, rows)]
+    assert statuses == ["fail", "runtime_error", "fail", "runtime_error"]
+
+
 # ---------------------------------------------------------------------------------------------- compile marker
 @needs_bwrap
 def test_compile_marker_skips_the_second_compile(build):

@@ -176,6 +176,8 @@ _CPP: Patterns = (
 _JAVA: Patterns = (
     (r"java\.lang\.OutOfMemoryError", "memory"),
     (r"java\.lang\.AssertionError|org\.junit\.\S*(?:AssertionFailedError|ComparisonFailure)", "fail"),
+    # thrown by the tests themselves (the harness's `throw`): the first frame is the tests' class, not the solution's
+    (r'^Exception in thread "main" \S+(?:: .*)?\n\s+at SolutionTest\.', "fail"),
     (r"^Exception in thread |^\S+(?:Exception|Error)\b", "runtime_error"),
 )
 _NODE: Patterns = (
@@ -197,6 +199,8 @@ _PHP: Patterns = (
 _CSHARP: Patterns = (
     (r"System\.OutOfMemoryException", "memory"),
     (r"AssertFailedException|AssertionException|Assert\.Fail|DEBUG ASSERTION FAILED|Assertion failed", "fail"),
+    # the harness's `throw new Exception(...)` in the tests' class (Mono inlines frames, so only the base type counts)
+    (r"^System\.Exception: .*\n\s+at SolutionTests\.", "fail"),
     (r"Unhandled Exception|\bSystem\.\w*Exception\b", "runtime_error"),
 )
 _SWIFT: Patterns = (
