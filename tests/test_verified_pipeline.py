@@ -79,13 +79,18 @@ def test_verified_build_publishes_exactly_the_passing_rows(tmp_path, api_env, ca
     assert (hub / "figures" / "verification.png").is_file()
 
 
-def test_keep_all_publishes_every_row_with_its_status(tmp_path, api_env):
+@pytest.mark.parametrize("sandbox", ["bwrap", "none"])
+def test_keep_all_publishes_every_row_with_its_status(tmp_path, api_env, caplog, sandbox):
     with TeacherServer(answer=Teacher()) as server:
-        assert main(["build", *verified_argv(tmp_path, server, "--verify_keep", "all")]) == 0
+        argv = verified_argv(tmp_path, server, "--verify_keep", "all", "--sandbox", sandbox)
+        assert main(["build", *argv]) == 0
     (hub,) = (tmp_path / "out" / "publish").glob("*/hub")
     ds = load_dataset(str(hub), split="train")
     statuses = dict(zip(ds["raw_index"], ds["exec_status"], strict=True))
     assert statuses == {i: "fail" if i in WRONG else "pass" for i in range(8)}
+    card = (hub / "README.md").read_text()
+    unisolated = "WITHOUT isolation" in caplog.text and "**Warning: no sandbox.**" in card
+    assert unisolated == (sandbox == "none")  # the explicit choice is warned about in the log and the card
 
 
 def test_verify_an_existing_dataset_keeps_its_columns(tmp_path, api_env):
