@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dataset_builder import prompts
 from dataset_builder.execution.executor import NOT_RUN, STATUSES  # in the order the card and figure show them
+from dataset_builder.execution.toolchains import COMMANDS
 from dataset_builder.runs import RunDir
 
 FIGURE = "verification.png"
@@ -37,17 +38,6 @@ STEP_LABELS = {
     "tests": "with tests",
 }
 # What the card names as missing for `no_toolchain` (the command execution.toolchains looks for first).
-COMMANDS = {
-    "python": "python3",
-    "cpp": "g++",
-    "java": "javac",
-    "typescript": "tsc",
-    "shell": "bash",
-    "csharp": "mcs",
-    "rust": "rustc",
-    "php": "php",
-    "swift": "swiftc",
-}
 TOTAL = "all"
 
 
@@ -368,7 +358,7 @@ def _results(rep: dict) -> list[str]:
     not_run = []
     for lang in sorted(by):
         if n := by[lang].get("no_toolchain"):
-            tool = COMMANDS.get(lang)
+            tool = COMMANDS.get(lang)  # the command the build machine lacked
             what = f"no toolchain (`{tool}`)" if tool else "no toolchain"
             not_run.append(f"- {lang}: {_rows(n)} not run: {what} on the build machine (`no_toolchain`)")
         if n := by[lang].get("unsupported_language"):

@@ -38,6 +38,18 @@ def _npm_hint() -> str:
     return f'npm install --prefix "{tools_dir() / "typescript"}" typescript@5 @types/node@20'
 
 
+# The command each language's toolchain is known by (the card names it when a build machine lacks it).
+COMMANDS = {
+    "python": "python3",
+    "cpp": "g++",
+    "java": "javac",
+    "typescript": "tsc",
+    "shell": "bash",
+    "csharp": "mcs",
+    "rust": "rustc",
+    "php": "php",
+    "swift": "swiftc",
+}
 INSTALL_HINTS = {
     "python": "apt-get install -y python3",
     "cpp": "apt-get install -y g++",

@@ -114,7 +114,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
             sandbox.version(),
             executor.workers,
         )
-        statuses = Counter(row["exec_status"] for row in journal.rows())
+        seen = Counter(row["exec_status"] for row in journal.rows())
         jobs = (
             Job(row["raw_index"], row["lang"], solution_code(row, solution_column), row["tests"] or "")
             for row in (rows[i] for i in pending)
@@ -123,8 +123,8 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
             for job, result in executor.run(jobs):
                 journal.append({"raw_index": job.key, **result.as_row()})
                 executor.forget(job.key)
-                statuses[result.status] += 1
-                progress.set_postfix(dict(statuses.most_common(4)), refresh=False)
+                seen[result.status] += 1
+                progress.set_postfix(dict(seen.most_common(4)), refresh=False)
                 progress.update()
         results = {row["raw_index"]: row for row in journal.rows()}
     shutil.rmtree(executor.build_dir, ignore_errors=True)  # every row's folder is gone (forget); only the root is left
@@ -142,14 +142,15 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     by_language: dict[str, Counter] = defaultdict(Counter)
     for lang, status in zip(rows["lang"], columns["exec_status"], strict=True):
         by_language[lang][status] += 1
-    passed = sum(counts["pass"] for counts in by_language.values())
-    ran = sum(v for counts in by_language.values() for k, v in counts.items() if k not in NOT_RUN)
+    statuses = Counter(columns["exec_status"])
+    passed = statuses["pass"]
+    ran = sum(n for status, n in statuses.items() if status not in NOT_RUN)
     run_dir.save(
         kept,
         rejects,
         counter,
         by_language={lang: dict(counts.most_common()) for lang, counts in sorted(by_language.items())},
-        statuses=dict(Counter(columns["exec_status"]).most_common()),
+        statuses=dict(statuses.most_common()),
         pass_rate=passed / ran if ran else None,
         toolchains=toolchain_versions(),
         sandbox=sandbox.version(),
@@ -161,7 +162,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         passed,
         len(rows),
         f"{100 * passed / ran:.1f}%" if ran else "none",
-        ", ".join(f"{k} {v}" for k, v in Counter(columns["exec_status"]).most_common()),
+        ", ".join(f"{k} {v}" for k, v in statuses.most_common()),
     )
 
 
