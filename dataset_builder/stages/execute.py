@@ -167,6 +167,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
 
 
 def _empty(dataset):
+    """No rejects, with the rows' columns and `reason`: an empty `select` of the rows cannot take a new column."""
     from datasets import Dataset, Value
 
     features = dataset.features.copy()
