@@ -110,8 +110,16 @@ class Sandbox(ABC):
     def version(self) -> str: ...
 
     def run(
-        self, argv: list[str], workdir: Path, limits: Limits, slot: int = 0, env: dict[str, str] | None = None
+        self,
+        argv: list[str],
+        workdir: Path,
+        limits: Limits,
+        slot: int = 0,
+        env: dict[str, str] | None = None,
+        pass_fds: tuple[int, ...] = (),
     ) -> Completed:
+        """Run `argv` in `workdir`; `pass_fds` stay open (at the same numbers) in the command (the executor's
+        verdict channel)."""
         workdir = Path(workdir)
         uid = self.uid(slot) if os.geteuid() == 0 else None
         if uid is not None:
@@ -129,6 +137,7 @@ class Sandbox(ABC):
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=pass_fds,
             **options,
         )
         try:
