@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dataset_builder.execution import toolchains
+from dataset_builder.execution import binaries, toolchains
 from dataset_builder.execution.executor import STATUSES, Executor, Job, Result
 from dataset_builder.execution.sandbox import Bwrap, Limits
 
@@ -186,6 +186,7 @@ def test_good_passes_and_bad_fails(executor, language):
         "exec_seconds",
         "exec_output",
         "exec_toolchain",
+        "exec_detail",
     }
 
 
@@ -282,15 +283,15 @@ def test_unreachable_binary_is_not_found(tmp_path, monkeypatch):
     fake.mkdir()
     (fake / "php").write_text("#!/bin/sh\necho fake\n")
     monkeypatch.setenv("PATH", str(fake))
-    monkeypatch.setattr(toolchains, "_SEARCH", ())
+    monkeypatch.setattr(binaries, "SEARCH", ())
     assert toolchains.find("php") is None
 
 
 def test_layouts():
     python = toolchains.Toolchain("python", {"python": "/usr/bin/python3"}, "python", [])
     plan = python.plan("def f(): pass\n", "from solution import *\n", LIMITS)
-    assert set(plan.files) == {"solution.py", "test_solution.py"} and plan.compile is None
-    assert plan.run == ["/usr/bin/python3", "-E", "-s", "-B", "test_solution.py"]
+    assert set(plan.files) == {"solution.py", "test_solution.py", "_oss_runner.py"} and plan.compile is None
+    assert plan.run == ["/usr/bin/python3", "-E", "-s", "-B", "_oss_runner.py"] and plan.reports
 
     cpp = toolchains.Toolchain("cpp", {"g++": "/usr/bin/g++"}, "g++", []).plan("int main(){}", "int main(){}", LIMITS)
     assert cpp.files["main.cpp"].splitlines() == [
@@ -327,40 +328,40 @@ def test_layouts():
 
 
 def test_classification_by_output():
-    py = toolchains.Toolchain("python", {}, "python", [], toolchains._PY)
+    py = toolchains.Toolchain("python", {}, "python", [])
     assert py.classify(1, None, "Traceback (most recent call last):\n  ...\nAssertionError\n") == "fail"
     assert py.classify(1, None, "Traceback (most recent call last):\n  ...\nKeyError: 3\n") == "runtime_error"
     assert py.classify(1, None, "Traceback (most recent call last):\nMemoryError\n") == "memory"
     assert py.classify(1, None, "bye\n") == "fail"
     assert py.classify(0, None, "AssertionError printed but handled") == "pass"
-    cpp = toolchains.Toolchain("cpp", {}, "g++", [], toolchains._CPP)
+    cpp = toolchains.Toolchain("cpp", {}, "g++", [])
     assert cpp.classify(None, 11, "") == "runtime_error"
     assert cpp.classify(None, 6, "main: test.cpp:3: int main(): Assertion `add(2, 3) == 5' failed.") == "fail"
     assert cpp.classify(None, 6, "what():  std::bad_alloc") == "memory"
     assert cpp.classify(None, 25, "") == "output_limit"
-    java = toolchains.Toolchain("java", {}, "javac", [], toolchains._JAVA)
+    java = toolchains.Toolchain("java", {}, "javac", [])
     assert java.classify(1, None, 'Exception in thread "main" java.lang.AssertionError: x') == "fail"
     assert java.classify(1, None, 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap') == "memory"
     assert java.classify(1, None, 'Exception in thread "main" java.lang.NullPointerException') == "runtime_error"
-    node = toolchains.Toolchain("typescript", {}, "tsc", [], toolchains._NODE)
+    node = toolchains.Toolchain("typescript", {}, "tsc", [])
     assert node.classify(1, None, "code: 'ERR_ASSERTION'") == "fail"
     assert (
         node.classify(None, 6, "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory")
         == "memory"
     )
-    rust = toolchains.Toolchain("rust", {}, "rustc", [], toolchains._RUST)
+    rust = toolchains.Toolchain("rust", {}, "rustc", [])
     assert rust.classify(101, None, "assertion `left == right` failed\n  left: 1\n right: 2") == "fail"
     assert rust.classify(None, 6, "memory allocation of 2147483648 bytes failed") == "memory"
     assert (
         rust.classify(101, None, "thread 'main' panicked at src/main.rs:1:1:\nindex out of bounds") == "runtime_error"
     )
-    php = toolchains.Toolchain("php", {}, "php", [], toolchains._PHP)
+    php = toolchains.Toolchain("php", {}, "php", [])
     assert php.classify(255, None, "PHP Fatal error:  Uncaught AssertionError: assert(add(2, 3) === 5)") == "fail"
     assert php.classify(255, None, "PHP Fatal error:  Allowed memory size of 134217728 bytes exhausted") == "memory"
-    cs = toolchains.Toolchain("csharp", {}, "mcs", [], toolchains._CSHARP)
+    cs = toolchains.Toolchain("csharp", {}, "mcs", [])
     assert cs.classify(1, None, "Unhandled Exception:\nSystem.OutOfMemoryException: Out of memory") == "memory"
     assert cs.classify(1, None, "Unhandled Exception:\nSystem.DivideByZeroException: x") == "runtime_error"
-    sh = toolchains.Toolchain("shell", {}, "bash", [], signals_crash=False)
+    sh = toolchains.Toolchain("shell", {}, "bash", [])
     assert sh.classify(2, None, "syntax error") == "fail" and sh.classify(None, 11, "") == "fail"
 
 

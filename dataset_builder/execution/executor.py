@@ -1,5 +1,8 @@
 """Run rows (solution + tests) through their language's toolchain in a sandbox, `workers` at a time.
 
+A run passes only when the language's runner says on the verdict channel that the tests completed and every check
+held (`verdict`); an exit status alone never makes a pass.
+
 Each row gets a folder build_dir/<key>/. A finished compile leaves a marker there (what was compiled, with which
 toolchain, in how many seconds), so rerunning a row whose compile finished runs only its tests.
 """
@@ -17,13 +20,14 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataset_builder.execution import toolchains
+from dataset_builder.execution import toolchains, verdict
 from dataset_builder.execution.sandbox import Completed, Limits, Sandbox
-from dataset_builder.execution.toolchains import Toolchain
+from dataset_builder.execution.toolchains import Plan, Toolchain
 
 STATUSES = (
     "pass",
     "fail",
+    "tests_incomplete",
     "compile_error",
     "runtime_error",
     "timeout",
@@ -50,6 +54,7 @@ class Result:
     seconds: float
     output: str
     toolchain: str | None
+    detail: str = ""  # why, where the status alone does not say (e.g. what a `tests_incomplete` run did)
 
     def as_row(self) -> dict:
         return {
@@ -57,6 +62,7 @@ class Result:
             "exec_seconds": self.seconds,
             "exec_output": self.output,
             "exec_toolchain": self.toolchain,
+            "exec_detail": self.detail,
         }
 
 
@@ -123,15 +129,25 @@ class Executor:
             else:
                 self._lay_out(folder, plan.files)
                 done = self.sandbox.run(plan.compile, folder, self.compile_limits, slot=slot, env=plan.env)
-                status = self._status(toolchain, done, compiling=True)
+                status = self._compile_status(done)
                 if status != "pass":
                     return Result(status, round(done.seconds, 3), self._tail(done.output), toolchain.version)
                 compile_seconds = done.seconds
                 marker = {"digest": plan.digest(), "toolchain": toolchain.version, "seconds": done.seconds}
                 (folder / MARKER).write_text(json.dumps(marker))
-        done = self.sandbox.run(plan.run, folder, self.limits, slot=slot, env=plan.env)
-        status = self._status(toolchain, done, compiling=False)
-        return Result(status, round(compile_seconds + done.seconds, 3), self._tail(done.output), toolchain.version)
+        done, report = self._run_step(plan, folder, slot)
+        status, detail = verdict.decide(toolchain, done, report)
+        seconds = round(compile_seconds + done.seconds, 3)
+        return Result(status, seconds, self._tail(done.output), toolchain.version, detail)
+
+    def _run_step(self, plan: Plan, folder: Path, slot: int) -> tuple[Completed, verdict.Report | None]:
+        """The tests' run, with the verdict channel when the plan's runner speaks it."""
+        if not plan.reports:
+            return self.sandbox.run(plan.run, folder, self.limits, slot=slot, env=plan.env), None
+        with verdict.Channel() as channel:
+            env = {**plan.env, **channel.env}
+            done = self.sandbox.run(plan.run, folder, self.limits, slot=slot, env=env, pass_fds=channel.fds)
+            return done, channel.report()
 
     def _lay_out(self, folder: Path, files: dict[str, str]) -> None:
         """A clean folder holding exactly the row's files (a half-finished earlier attempt is discarded)."""
@@ -153,15 +169,12 @@ class Executor:
         return float(marker["seconds"])
 
     @staticmethod
-    def _status(toolchain: Toolchain, done: Completed, compiling: bool) -> str:
+    def _compile_status(done: Completed) -> str:
         if done.timed_out:
             return "timeout"
         if done.output_limited:
             return "output_limit"
-        if compiling:
-            ok = done.returncode == 0 and done.signal is None
-            return "pass" if ok else "compile_error"
-        return toolchain.classify(done.returncode, done.signal, done.output.decode("utf-8", errors="replace"))
+        return "pass" if done.returncode == 0 and done.signal is None else "compile_error"
 
     def _tail(self, output: bytes) -> str:
         text = output.decode("utf-8", errors="replace")

@@ -1,8 +1,10 @@
 """Execute stage: every row's solution and teacher-written tests, compiled and run in a sandbox.
 
-Each row gets `exec_status` (`execution.executor.STATUSES`: pass, fail, compile_error, runtime_error, timeout, memory,
-output_limit, no_toolchain, unsupported_language), `exec_seconds`, `exec_output` (a capped tail of what it printed)
-and `exec_toolchain` (the compiler or runtime version). `verify_keep: passed` keeps the rows that pass and sends the
+Each row gets `exec_status` (`execution.executor.STATUSES`: pass, fail, tests_incomplete, compile_error,
+runtime_error, timeout, memory, output_limit, no_toolchain, unsupported_language), `exec_seconds`, `exec_output` (a
+capped tail of what it printed), `exec_toolchain` (the compiler or runtime version) and `exec_detail` (why, where
+the status alone does not say). `pass` means the tests' own code ran to its end with every check holding, as the
+language's runner reports on the verdict channel (`execution.verdict`), never just an exit status of 0. `verify_keep: passed` keeps the rows that pass and sends the
 others to `rejects/` with their status as the reason; `all` keeps every row, so users can filter later.
 
 Isolation is bubblewrap (`sandbox: bwrap`, `execution.sandbox`): new namespaces, no network, read-only system, an
@@ -34,6 +36,7 @@ VERIFY_COLUMNS = {
     "exec_seconds": "float64",
     "exec_output": "string",
     "exec_toolchain": "string",
+    "exec_detail": "string",
 }
 
 
@@ -179,7 +182,7 @@ class Execute(Stage):
     """Runs each row's tests against its solution in the sandbox; keeps the rows that pass (or all, with status)."""
 
     name = "execute"
-    version = 1
+    version = 2  # 2: pass needs the runner's word that the tests completed (`tests_incomplete`); exec_detail
     # The toolchains are not part of the fingerprint, so a run folder has the same name on every machine (recipes
     # and runbooks point at published folders); each row records its toolchain (`exec_toolchain`), the card lists
     # them, and a run that should use newly installed ones is started in a new `output_dir`.

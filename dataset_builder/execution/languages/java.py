@@ -1,0 +1,67 @@
+"""Java: the solution as <its public class>.java, the tests as their own class, compiled together and run with
+assertions on."""
+
+from __future__ import annotations
+
+import re
+
+from dataset_builder.execution import binaries
+from dataset_builder.execution.languages.base import Language, Plan, main_class, mb
+
+_JAVA_TYPE = re.compile(
+    r"^public\s+(?:(?:final|abstract|sealed|non-sealed|strictfp|static)\s+)*(?:class|interface|enum|record)\s+(\w+)",
+    re.MULTILINE,
+)
+_PACKAGE = re.compile(r"^\s*package\s+[\w.]+\s*;[ \t]*\n?", re.MULTILINE)
+
+
+def find() -> dict[str, str] | None:
+    javac, java = binaries.which("javac"), binaries.which("java")
+    return {"javac": str(javac), "java": str(java)} if javac and java else None
+
+
+def jvm_flags(limits) -> list[str]:
+    """Heap, metaspace and code cache inside RLIMIT_DATA; serial GC and C1 only, for start-up time and threads."""
+    size = mb(limits.memory_bytes)
+    return [
+        f"-Xmx{max(8, size // 2)}m",
+        f"-XX:MaxMetaspaceSize={max(32, size // 8)}m",
+        "-XX:ReservedCodeCacheSize=64m",
+        "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1",
+        "-Xshare:auto",
+    ]
+
+
+def plan(tc: dict[str, str], solution: str, tests: str, limits, compile_limits) -> Plan:
+    solution, tests = _PACKAGE.sub("", solution), _PACKAGE.sub("", tests)
+    public = _JAVA_TYPE.search(solution)
+    solution_file = f"{public.group(1) if public else 'Solution'}.java"
+    test_class = main_class(tests, r"static\s+void\s+main\s*\(") or "SolutionTest"
+    files = {solution_file: solution, f"{test_class}.java": tests}
+    if solution_file == f"{test_class}.java":  # one public class in both: javac reports it as a compile error
+        files = {solution_file: solution, "SolutionTest.java": tests}
+    javac = [tc["javac"], *[f"-J{flag}" for flag in jvm_flags(compile_limits)], "-encoding", "UTF-8"]
+    return Plan(
+        files,
+        [*javac, "-d", ".", *sorted(files)],
+        [tc["java"], *jvm_flags(limits), "-ea", "-cp", ".", test_class],
+    )
+
+
+LANGUAGE = Language(
+    name="java",
+    command="javac",
+    install="apt-get install -y openjdk-17-jdk-headless",
+    version_label="javac",
+    find=find,
+    version_argv=lambda tc: [tc["javac"], "-version"],
+    plan=plan,
+    patterns=(
+        (r"java\.lang\.OutOfMemoryError", "memory"),
+        (r"java\.lang\.AssertionError|org\.junit\.\S*(?:AssertionFailedError|ComparisonFailure)", "fail"),
+        # thrown by the tests themselves (the harness's `throw`): the first frame is the tests' class, not the solution
+        (r'^Exception in thread "main" \S+(?:: .*)?\n\s+at SolutionTest\.', "fail"),
+        (r"^Exception in thread |^\S+(?:Exception|Error)\b", "runtime_error"),
+    ),
+)
