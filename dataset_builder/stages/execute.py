@@ -4,8 +4,9 @@ Each row gets `exec_status` (`execution.executor.STATUSES`: pass, fail, tests_in
 runtime_error, timeout, memory, output_limit, no_toolchain, unsupported_language), `exec_seconds`, `exec_output` (a
 capped tail of what it printed), `exec_toolchain` (the compiler or runtime version) and `exec_detail` (why, where
 the status alone does not say). `pass` means the tests' own code ran to its end with every check holding, as the
-language's runner reports on the verdict channel (`execution.verdict`), never just an exit status of 0. `verify_keep: passed` keeps the rows that pass and sends the
-others to `rejects/` with their status as the reason; `all` keeps every row, so users can filter later.
+language's runner reports on the verdict channel (`execution.verdict`), never just an exit status of 0.
+`verify_keep: passed` keeps the rows that pass and sends the others to `rejects/` with their status as the reason;
+`all` keeps every row, so users can filter later.
 
 Isolation is bubblewrap (`sandbox: bwrap`, `execution.sandbox`): new namespaces, no network, read-only system, an
 empty environment, rlimits and a wall clock that kills the whole tree. `sandbox: none` runs the code unisolated, only

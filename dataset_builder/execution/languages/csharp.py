@@ -40,7 +40,7 @@ LANGUAGE = Language(
     patterns=(
         (r"System\.OutOfMemoryException", "memory"),
         (r"AssertFailedException|AssertionException|Assert\.Fail|DEBUG ASSERTION FAILED|Assertion failed", "fail"),
-        # the harness's `throw new Exception(...)` in the tests' class (Mono inlines frames, so only the base type counts)
+        # the harness's `throw new Exception(...)` in the tests' class (Mono inlines frames: only the base type counts)
         (r"^System\.Exception: .*\n\s+at SolutionTests\.", "fail"),
         (r"Unhandled Exception|\bSystem\.\w*Exception\b", "runtime_error"),
     ),

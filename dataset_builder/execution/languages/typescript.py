@@ -58,7 +58,10 @@ LANGUAGE = Language(
     version_argv=lambda tc: [tc["node"], tc["tsc"], "--version"],
     plan=plan,
     patterns=(
-        (r"heap out of memory|Allocation failed - JavaScript heap|RangeError: Array buffer allocation failed", "memory"),
+        (
+            r"heap out of memory|Allocation failed - JavaScript heap|RangeError: Array buffer allocation failed",
+            "memory",
+        ),
         (r"AssertionError|ERR_ASSERTION", "fail"),
         (r"^\w*Error\b|^Uncaught ", "runtime_error"),
     ),
