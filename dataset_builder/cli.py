@@ -58,6 +58,8 @@ EMPTY_HINTS = {
     "no_solution_code": "use rows whose solution has a code block",
     "unsupported_language": "verify rows in python, cpp, java, typescript, shell, csharp, rust, php or swift",
     "no_toolchain": "install the toolchains: bash dataset_builder/execution/install_toolchains.sh",
+    "tests_incomplete": "see each row's exec_detail: the tests never finished (an exit or exit hook in the solution, "
+    "or tests with no check that ran)",
     **dict.fromkeys(("fail", "compile_error", "runtime_error", "timeout", "memory", "output_limit"), _EXEC_OUTPUT),
 }
 COMMANDS = (*STAGES, "build", "verify")
