@@ -154,6 +154,8 @@ class Executor:
 
     @staticmethod
     def _status(toolchain: Toolchain, done: Completed, compiling: bool) -> str:
+        if done.memory_exceeded:  # the kernel killed part of the tree at the row's memory limit (a cgroup)
+            return "memory"
         if done.timed_out:
             return "timeout"
         if done.output_limited:
