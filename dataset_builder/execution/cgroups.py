@@ -65,8 +65,9 @@ class RowLimits:
         """An argv prefix that puts the process into the slot's cgroup before it execs the rest."""
         return []
 
-    def cpu_seconds(self, slot: int) -> float | None:
-        """The tree's CPU seconds since `prepare` (None: not measured)."""
+    def exceeded(self, slot: int, limits) -> str | None:
+        """Asked while a run goes: "cpu" once the tree has used more than `limits.cpu_seconds`, "memory" once the
+        kernel has killed part of it at the memory limit (the rest is not worth running), else None."""
         return None
 
     def usage(self, slot: int) -> Usage:
@@ -143,8 +144,11 @@ class Cgroups(RowLimits):
         self._reset_peak(slot)
         self._baseline[slot] = (self._cpu_ns(slot), self._oom_kills(slot), self._pids_events(slot))
 
-    def cpu_seconds(self, slot):
-        return (self._cpu_ns(slot) - self._baseline[slot][0]) / 1e9
+    def exceeded(self, slot, limits):
+        cpu, oom, _ = self._baseline[slot]
+        if self._oom_kills(slot) > oom:
+            return "memory"
+        return "cpu" if self._cpu_ns(slot) - cpu > limits.cpu_seconds * 1e9 else None
 
     def usage(self, slot):
         cpu, oom, pids = self._baseline[slot]

@@ -39,7 +39,7 @@ UID_BLOCKS = 256  # sandboxes that can run at once on one machine
 PATH = "/usr/local/bin:/usr/bin:/bin"
 INSIDE = "/tmp/work"  # the row's folder inside the bubblewrap sandbox, and its working directory
 READ_CHUNK = 1 << 16
-CPU_CHECK_SECONDS = 0.05  # how often the tree's CPU time is read while a run goes
+CHECK_SECONDS = 0.05  # how often the tree's CPU time and OOM kills are read while a run goes
 SWEEP_SECONDS = 5.0  # how long SIGKILLed processes may take to disappear before we call it a bug
 
 
@@ -166,9 +166,10 @@ class Sandbox(ABC):
             **options,
         )
         try:
-            over_cpu = lambda: (tree.cpu_seconds(slot) or 0) > limits.cpu_seconds  # noqa: E731
-            output, timed_out, limited = _collect(proc, start + limits.wall_seconds, limits.output_bytes, over_cpu)
-            if timed_out or limited:
+            exceeded = lambda: tree.exceeded(slot, limits)  # noqa: E731
+            output, stop = _collect(proc, start + limits.wall_seconds, limits.output_bytes, exceeded)
+            timed_out, limited = stop in ("wall", "cpu"), stop == "output"
+            if stop:
                 self._kill(proc)
             self._after_exit(proc)
             proc.wait()
@@ -363,25 +364,25 @@ SANDBOXES = {"bwrap": Bwrap, "none": NoSandbox}
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _collect(proc: subprocess.Popen, deadline: float, cap: int, over_cpu) -> tuple[bytearray, bool, bool]:
-    """Read the merged output until the command exits, the deadline passes, `over_cpu()` says the tree's CPU budget
-    is spent (asked every CPU_CHECK_SECONDS) or the output goes over `cap`. Returns (output, timed_out,
-    output_limited)."""
+def _collect(proc: subprocess.Popen, deadline: float, cap: int, exceeded) -> tuple[bytearray, str | None]:
+    """Read the merged output until the command exits, the deadline passes ("wall"), the output goes over `cap`
+    ("output") or `exceeded()` names a spent budget (asked every CHECK_SECONDS). Returns (output, why it was stopped:
+    None when it exited)."""
     fd, output = proc.stdout.fileno(), bytearray()
     pidfd = os.pidfd_open(proc.pid)  # readable once the command has exited (even if a child keeps the pipe open)
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     poller.register(pidfd, select.POLLIN)
-    reading, exited, check = True, False, time.monotonic() + CPU_CHECK_SECONDS
+    reading, exited, check = True, False, time.monotonic() + CHECK_SECONDS
     try:
         while not exited:
             now = time.monotonic()
             if now >= deadline:
-                return output, True, False
+                return output, "wall"
             if now >= check:
-                if over_cpu():
-                    return output, True, False
-                check = now + CPU_CHECK_SECONDS
+                if spent := exceeded():
+                    return output, spent
+                check = now + CHECK_SECONDS
             for ready, _ in poller.poll((min(deadline, check) - now) * 1000 + 1):
                 if ready == pidfd:
                     exited = True
@@ -392,7 +393,7 @@ def _collect(proc: subprocess.Popen, deadline: float, cap: int, over_cpu) -> tup
                         poller.unregister(fd)
                     output += chunk
                     if len(output) > cap:
-                        return output, False, True
+                        return output, "output"
         if reading:  # what it wrote before exiting is in the pipe; later writers are killed
             os.set_blocking(fd, False)
             while len(output) <= cap:
@@ -403,7 +404,7 @@ def _collect(proc: subprocess.Popen, deadline: float, cap: int, over_cpu) -> tup
                 if not chunk:
                     break
                 output += chunk
-        return output, False, len(output) > cap
+        return output, "output" if len(output) > cap else None
     finally:
         os.close(pidfd)
 
