@@ -107,12 +107,12 @@ class Cgroups(RowLimits):
             for base in self.bases.values():
                 for entry in _children(base):
                     if entry.name.startswith(PREFIX) and entry.name != LEAF and not _alive(entry.name):
-                        _remove(entry)
+                        _remove(entry, self._rmdir)
         except OSError as error:
             raise Unavailable(f"cannot remove a dead executor's cgroup {error.filename}: {error.strerror}") from error
         made = []
         # removed at close(), or when this object is collected, or at the interpreter's exit, whichever comes first
-        self._finalizer = weakref.finalize(self, _remove_all, made)
+        self._finalizer = weakref.finalize(self, _remove_all, made, self._rmdir)
         try:
             for base in self.bases.values():
                 self._make(base / self.own)
@@ -171,6 +171,8 @@ class Cgroups(RowLimits):
 
     def _make(self, folder: Path) -> None:
         folder.mkdir(exist_ok=True)
+
+    _rmdir = staticmethod(os.rmdir)  # a cgroup's folder goes with its interface files in it
 
     def _reset_peak(self, slot: int) -> None:
         pass  # where the peak cannot be reset, `_memory_peak` says None
@@ -379,20 +381,20 @@ def _kill_all(folders: list[Path]) -> None:
         time.sleep(0.001)
 
 
-def _remove(folder: Path) -> None:
+def _remove(folder: Path, rmdir) -> None:
     """Kill everything in an executor's folder, then remove its slots and itself."""
     if not folder.is_dir():
         return
     slots = _children(folder)
     _kill_all([*slots, folder])
     for entry in slots:
-        entry.rmdir()
-    folder.rmdir()
+        rmdir(entry)
+    rmdir(folder)
 
 
-def _remove_all(folders: list[Path]) -> None:
+def _remove_all(folders: list[Path], rmdir) -> None:
     for folder in folders:
-        _remove(folder)
+        _remove(folder, rmdir)
 
 
 def _start_time(pid: int) -> int | None:
