@@ -71,7 +71,8 @@ def test_controllers_already_enabled_move_nothing(fs):
     scope = fs / "cgroupfs" / SCOPE
     (scope / "cgroup.subtree_control").write_text("cpu memory pids\n")
     limits = FakeKernel(scope).open()
-    assert not (scope / cgroups.LEAF).exists() and (scope / "cgroup.subtree_control").read_text() == "cpu memory pids\n"
+    assert not (scope / cgroups.LEAF).exists()
+    assert (scope / "cgroup.subtree_control").read_text() == "cpu memory pids\n"
     limits.close()
 
 
