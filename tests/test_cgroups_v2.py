@@ -21,6 +21,7 @@ KERNEL_FILES = {  # what a v2 kernel puts in a new cgroup's folder
     "pids.events": "max 0\n",
     "memory.events": "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n",
     "cpu.stat": "usage_usec 0\nuser_usec 0\nsystem_usec 0\n",
+    "memory.swap.max": "max\n",
 }
 
 

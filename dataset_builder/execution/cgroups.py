@@ -107,12 +107,12 @@ class Cgroups(RowLimits):
             for base in self.bases.values():
                 for entry in _children(base):
                     if entry.name.startswith(PREFIX) and entry.name != LEAF and not _alive(entry.name):
-                        _remove(entry, self._rmdir)
+                        _remove([entry], self._rmdir)
         except OSError as error:
             raise Unavailable(f"cannot remove a dead executor's cgroup {error.filename}: {error.strerror}") from error
         made = []
         # removed at close(), or when this object is collected, or at the interpreter's exit, whichever comes first
-        self._finalizer = weakref.finalize(self, _remove_all, made, self._rmdir)
+        self._finalizer = weakref.finalize(self, _remove, made, self._rmdir)
         try:
             for base in self.bases.values():
                 self._make(base / self.own)
@@ -199,13 +199,13 @@ class CgroupV1(Cgroups):
     def _limit_pids(self, slot, limit):
         pids = self.folders(slot)["pids"]
         # what is left of the last run (zombies not yet reaped by init) counts: the budget comes on top of it
-        _write(pids / "pids.max", str(limit + int(_read(pids / "pids.current"))))
+        _write(pids / "pids.max", str(limit + int((pids / "pids.current").read_text())))
 
     def _reset_peak(self, slot):
         _write(self.folders(slot)["memory"] / "memory.max_usage_in_bytes", "0")
 
     def _cpu_ns(self, slot):
-        return int(_read(self.folders(slot)["cpuacct"] / "cpuacct.usage"))
+        return int((self.folders(slot)["cpuacct"] / "cpuacct.usage").read_text())
 
     def _oom_kills(self, slot):
         return _field(self.folders(slot)["memory"] / "memory.oom_control", "oom_kill")
@@ -214,7 +214,7 @@ class CgroupV1(Cgroups):
         return _field(self.folders(slot)["pids"] / "pids.events", "max")
 
     def _memory_peak(self, slot):
-        return int(_read(self.folders(slot)["memory"] / "memory.max_usage_in_bytes"))
+        return int((self.folders(slot)["memory"] / "memory.max_usage_in_bytes").read_text())
 
 
 class CgroupV2(Cgroups):
@@ -229,13 +229,13 @@ class CgroupV2(Cgroups):
     def open(self):
         """Enable memory and pids for this cgroup's children. A cgroup with processes cannot enable controllers for
         its children ("no internal processes"), so its processes move into a leaf child first."""
-        offered = _read(self.base / "cgroup.controllers").split()
+        offered = (self.base / "cgroup.controllers").read_text().split()
         missing = [c for c in ("memory", "pids") if c not in offered]
         if missing:
             raise Unavailable(f"cgroup v2 does not offer {' and '.join(missing)} to {self.base}")
         try:
-            if not {"memory", "pids"} <= set(_read(self.base / "cgroup.subtree_control").split()):
-                procs = _read(self.base / "cgroup.procs").split()
+            if not {"memory", "pids"} <= set((self.base / "cgroup.subtree_control").read_text().split()):
+                procs = (self.base / "cgroup.procs").read_text().split()
                 if procs:
                     self._make(self.base / LEAF)
                     for pid in procs:
@@ -254,11 +254,12 @@ class CgroupV2(Cgroups):
     def _limit_memory(self, slot, limit):
         folder = self.folders(slot)["unified"]
         _write(folder / "memory.max", str(limit))
-        _write(folder / "memory.swap.max", "0")
+        if (folder / "memory.swap.max").exists():  # swap is accounted (it is not when the kernel runs without)
+            _write(folder / "memory.swap.max", "0")
 
     def _limit_pids(self, slot, limit):
         folder = self.folders(slot)["unified"]
-        _write(folder / "pids.max", str(limit + int(_read(folder / "pids.current"))))
+        _write(folder / "pids.max", str(limit + int((folder / "pids.current").read_text())))
 
     def _cpu_ns(self, slot):
         return _field(self.folders(slot)["unified"] / "cpu.stat", "usage_usec") * 1000
@@ -271,11 +272,6 @@ class CgroupV2(Cgroups):
 
     def _memory_peak(self, slot):
         return None  # memory.peak (where there is one) counts since the slot's cgroup was made, not per run
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Detection
-# --------------------------------------------------------------------------------------------------------------
 
 
 def detect(mounts: str = "/proc/self/mounts", membership: str = "/proc/self/cgroup") -> RowLimits:
@@ -330,15 +326,6 @@ def _membership(text: str) -> dict[str, str]:
     return own
 
 
-# --------------------------------------------------------------------------------------------------------------
-# Files and processes
-# --------------------------------------------------------------------------------------------------------------
-
-
-def _read(path: Path) -> str:
-    return path.read_text()
-
-
 def _write(path: Path, text: str) -> None:
     with open(path, "w") as f:
         f.write(text)
@@ -346,7 +333,7 @@ def _write(path: Path, text: str) -> None:
 
 def _field(path: Path, key: str) -> int:
     """The number after `key` in a flat keyed file (memory.events, cpu.stat, oom_control)."""
-    for line in _read(path).splitlines():
+    for line in path.read_text().splitlines():
         name, _, value = line.partition(" ")
         if name == key:
             return int(value)
@@ -368,7 +355,7 @@ def _kill_all(folders: list[Path]) -> None:
     """SIGKILL every process in `folders` until none is left (a fork bomb forks while we kill: pids.max bounds it)."""
     deadline = time.monotonic() + KILL_SECONDS
     while True:
-        pids = {int(p) for folder in folders for p in _read(folder / "cgroup.procs").split()}
+        pids = {int(p) for folder in folders for p in (folder / "cgroup.procs").read_text().split()}
         if not pids:
             return
         if time.monotonic() > deadline:
@@ -381,20 +368,15 @@ def _kill_all(folders: list[Path]) -> None:
         time.sleep(0.001)
 
 
-def _remove(folder: Path, rmdir) -> None:
-    """Kill everything in an executor's folder, then remove its slots and itself."""
-    if not folder.is_dir():
-        return
-    slots = _children(folder)
-    _kill_all([*slots, folder])
-    for entry in slots:
-        rmdir(entry)
-    rmdir(folder)
-
-
-def _remove_all(folders: list[Path], rmdir) -> None:
+def _remove(folders: list[Path], rmdir) -> None:
+    """Kill everything in executors' folders, then remove their slots and themselves."""
     for folder in folders:
-        _remove(folder, rmdir)
+        if folder.is_dir():
+            slots = _children(folder)
+            _kill_all([*slots, folder])
+            for entry in slots:
+                rmdir(entry)
+            rmdir(folder)
 
 
 def _start_time(pid: int) -> int | None:
