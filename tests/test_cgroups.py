@@ -181,9 +181,9 @@ CPU_BURNERS = """
 
 @needs_cgroups
 def test_cpu_burners_stop_at_the_tree_budget_before_the_wall_clock(sandbox, workdir):
-    limits = Limits(wall_seconds=15.0, cpu_seconds=2, memory_bytes=256 << 20)
+    limits = Limits(wall_seconds=30.0, cpu_seconds=2, memory_bytes=256 << 20)
     done = sandbox.run(python(CPU_BURNERS), workdir, limits, slot=SLOT)
-    assert done.timed_out and done.seconds < 10, done
+    assert done.timed_out and done.seconds < limits.wall_seconds - 1, done  # a busy machine: 2 s of CPU took 12 s
     assert limits.cpu_seconds < done.usage.cpu_seconds < limits.cpu_seconds + 1.5
     assert_contained_then_usable(sandbox, workdir)
 

@@ -118,13 +118,15 @@ def test_limits_counters_and_the_enter_prefix(fs):
 def test_stale_folders_of_dead_executors_go_and_live_ones_stay(fs):
     scope = fs / "cgroupfs" / SCOPE
     maker = FakeKernel(scope)
-    dead = scope / f"{cgroups.PREFIX}999999999-1-0"  # no such pid
-    live = scope / f"{cgroups.PREFIX}{os.getpid()}-{cgroups._start_time(os.getpid())}-99"  # this very process
-    reused = scope / f"{cgroups.PREFIX}{os.getpid()}-1-0"  # this pid, but another process's start time: dead
-    for folder in (dead, live, reused, scope / "someone-else"):
+    ns, me = os.stat("/proc/self/ns/pid").st_ino, os.getpid()
+    dead = scope / f"{cgroups.PREFIX}{ns}-999999999-1-0"  # no such pid
+    live = scope / f"{cgroups.PREFIX}{ns}-{me}-{cgroups._start_time(me)}-99"  # this very process
+    reused = scope / f"{cgroups.PREFIX}{ns}-{me}-1-0"  # this pid, but another process's start time: dead
+    elsewhere = scope / f"{cgroups.PREFIX}{ns + 1}-999999999-1-0"  # another pid namespace: cannot tell, kept
+    for folder in (dead, live, reused, elsewhere, scope / "someone-else"):
         maker._make(folder)
         maker._make(folder / "slot-0")
     limits = FakeKernel(scope).open()
     assert not dead.exists() and not reused.exists()
-    assert (live / "slot-0").is_dir() and (scope / "someone-else" / "slot-0").is_dir()
+    assert all((folder / "slot-0").is_dir() for folder in (live, elsewhere, scope / "someone-else"))
     limits.close()

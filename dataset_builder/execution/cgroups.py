@@ -9,10 +9,10 @@ of them (read while the run goes; the sandbox kills the tree beyond its budget).
 available in this process's own cgroup, as root or delegated to the user by systemd), cgroup v1 (`memory`, `pids` and
 `cpuacct` hierarchies, writable as root), else rlimits only, with a warning that says why and how to get cgroups.
 
-Layout: `<own cgroup>/oss-instruct-<pid>-<start time>/slot-<n>` in each hierarchy. The executor's folder names its
-process, so a later start removes the folders of executors that died (their processes killed first) and never touches
-those of live ones. A run enters its slot's cgroup through `enter_argv`, a shell that writes its own pid into the
-slot's `cgroup.procs` and execs the rest: everything the row starts is in the cgroup from its first instruction.
+Layout: `<own cgroup>/oss-instruct-<pid namespace>-<pid>-<start time>-<n>/slot-<n>` in each hierarchy. The folder
+names the executor's process: a later start removes the folders of dead executors (killing what is left in them), never
+those of live ones or of another pid namespace. A run enters its slot's cgroup through `enter_argv`, a shell that
+writes itself into the slot's `cgroup.procs` and execs the rest: all the row starts is in the cgroup from the first.
 """
 
 from __future__ import annotations
@@ -96,7 +96,8 @@ class Cgroups(RowLimits):
 
     def __init__(self, bases: dict[str, Path]) -> None:
         self.bases = bases  # controller (v2: "unified") -> the folder this executor's cgroups go under
-        self.own = f"{PREFIX}{os.getpid()}-{_start_time(os.getpid())}-{next(_serial)}"
+        pid, namespace = os.getpid(), os.stat("/proc/self/ns/pid").st_ino
+        self.own = f"{PREFIX}{namespace}-{pid}-{_start_time(pid)}-{next(_serial)}"
         self._slots: dict[int, dict[str, Path]] = {}
         self._set: dict[int, tuple] = {}  # slot -> the limits last written
         self._baseline: dict[int, tuple[int, int, int]] = {}  # slot -> (cpu ns, oom kills, pids max events)
@@ -390,9 +391,8 @@ def _start_time(pid: int) -> int | None:
 
 
 def _alive(name: str) -> bool:
-    """Whether the executor a folder is named after (oss-instruct-<pid>-<start time>) still runs."""
-    pid, _, rest = name.removeprefix(PREFIX).partition("-")
-    start = rest.partition("-")[0]
-    if not (pid.isdigit() and start.isdigit()):
-        return True  # not one of ours by its name: never touched
+    """Whether the executor a folder is named after still runs (True where this process cannot tell)."""
+    namespace, pid, start, *_ = [*name.removeprefix(PREFIX).split("-"), "", ""]
+    if not (namespace == str(os.stat("/proc/self/ns/pid").st_ino) and pid.isdigit() and start.isdigit()):
+        return True  # not named by one of ours, or by one in another pid namespace: never touched
     return _start_time(int(pid)) == int(start)
