@@ -3,7 +3,8 @@ recipe's explicit `sandbox: none`).
 
 Both apply the same limits and environment: rlimits set before exec (RLIMIT_DATA, not RLIMIT_AS: the JVM, Node and
 Mono reserve far more address space than they use), an empty environment, stdout and stderr merged and read up to a
-cap, and a wall clock that kills the whole tree.
+cap, and a wall clock that kills the whole tree. Where a cgroup can be made, the slot's cgroup (cgroups.py) also
+bounds the whole tree's memory, tasks and CPU time, and its sweep kills whatever the run left in it.
 
 As root, each worker slot runs as a uid of its own (a block of 64 uids from 60000, leased per sandbox with a lock
 file, so two builds on one machine never share one): root is exempt from RLIMIT_NPROC, and a uid of its own is how a
