@@ -18,11 +18,11 @@ from dataset_builder.execution import cgroups
 from dataset_builder.execution.sandbox import Bwrap, Limits
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=10)
     parser.add_argument("--runs", type=int, default=20, help="runs per block")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with_cgroup, without = Bwrap(), Bwrap()
     without._row_limits = cgroups.RlimitsOnly("benchmark baseline")
     if isinstance(with_cgroup.row_limits, cgroups.RlimitsOnly):
@@ -45,7 +45,8 @@ def main() -> None:
     cgroup, rlimits = statistics.median(rates["cgroup"]), statistics.median(rates["rlimits"])
     print(f"{with_cgroup.row_limits.describe()}: median {cgroup:.1f} runs/s; rlimits only: {rlimits:.1f} runs/s")
     print(f"cost of the cgroup: {rlimits / cgroup:.3f}x the time of a run")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
