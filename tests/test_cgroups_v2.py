@@ -85,6 +85,13 @@ def test_memory_not_delegated_falls_back_to_rlimits(fs):
     assert "no cgroup v1 memory, pids, cpuacct hierarchy" in limits.why
 
 
+def test_a_hierarchy_laid_out_otherwise_falls_back_and_names_the_file(fs):
+    (fs / "cgroup").write_text("0::/not/there\n")
+    limits = cgroups.detect(fs / "mounts", fs / "cgroup")
+    assert isinstance(limits, cgroups.RlimitsOnly)
+    assert f"v2: {fs / 'cgroupfs' / 'not/there' / 'cgroup.controllers'}: No such file or directory" in limits.why
+
+
 def test_limits_counters_and_the_enter_prefix(fs):
     limits = FakeKernel(fs / "cgroupfs" / SCOPE).open()
     slot = limits.folders(3)["unified"]

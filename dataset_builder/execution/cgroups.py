@@ -284,6 +284,8 @@ def detect(mounts: str = "/proc/self/mounts", membership: str = "/proc/self/cgro
             return attempt(table, own)
         except Unavailable as why:
             reasons.append(str(why))
+        except OSError as error:  # a hierarchy laid out otherwise than expected (a file missing, not readable)
+            reasons.append(f"{attempt.__name__.lstrip('_')}: {error.filename}: {error.strerror or error}")
     why = "; ".join(reasons)
     if why not in _warned:
         _warned.add(why)
