@@ -225,6 +225,7 @@ def test_a_normal_user_runs_with_rlimits_only(workdir):
     if sandbox is None:
         pytest.skip(f"bubblewrap is missing: {INSTALL_HINT}")
     assert sandbox.row_limits.describe().startswith("limits: rlimits only (")
+    assert cgroups.detect().name == sandbox.row_limits.name  # the same reason, so the warning is logged once
     done = sandbox.run(python("print('ok')"), workdir, ROW, slot=SLOT)
     assert done.returncode == 0 and done.output == b"ok\n" and not done.memory_exceeded
 

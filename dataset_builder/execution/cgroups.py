@@ -120,7 +120,7 @@ class Cgroups(RowLimits):
                 made.append(base / self.own)
         except OSError as error:
             self._finalizer()
-            raise Unavailable(f"cannot create a cgroup under {error.filename or base}: {error.strerror}") from error
+            raise Unavailable(f"cannot create a cgroup under {base}: {error.strerror}") from error
         return self
 
     def folders(self, slot: int) -> dict[str, Path]:
