@@ -19,6 +19,7 @@ tree: under bwrap the pid namespace still kills it (within moments of the comman
 
 from __future__ import annotations
 
+import functools
 import os
 import select
 import shutil
@@ -167,7 +168,7 @@ class Sandbox(ABC):
             **options,
         )
         try:
-            exceeded = lambda: tree.exceeded(slot, limits)  # noqa: E731
+            exceeded = functools.partial(tree.exceeded, slot, limits)
             output, stop = _collect(proc, start + limits.wall_seconds, limits.output_bytes, exceeded)
             timed_out, limited = stop in ("wall", "cpu"), stop == "output"
             if stop:
