@@ -163,6 +163,7 @@ def report(runs: list[RunDir], published) -> dict | None:
         "toolchains": stats.get("toolchains") or {},
         "sandbox": stats.get("sandbox"),
         "limits": stats.get("limits") or {},
+        "row_limits": stats.get("row_limits"),  # what holds them: a cgroup per row, or rlimits per process
         "verify_keep": keep,
         # the stages that filter rows after execute (analyze only reads them)
         "after": [run.stage for run in runs[runs.index(execute) + 1 :] if run.stage != "analyze"],
@@ -389,6 +390,9 @@ def _machine(rep: dict) -> list[str]:
             shown = ", ".join(f"`{k}` {_size(k, v)}" for k, v in sorted(values.items()))
             what = {"run": "to run a row's tests", "compile": "to compile a row"}.get(name, "per row")
             lines.append(f"- Limits {what}: {shown}")
+    if held := rep.get("row_limits"):
+        scope = "each row's whole process tree" if held.startswith("cgroup") else "each process on its own"
+        lines.append(f"- Limits held by {held}: {scope}")
     return lines
 
 

@@ -74,3 +74,18 @@ def test_execution_bench_smoke(capsys):
     python = lines["python"].split()
     assert python[1] == "6" and float(python[2]) > 0 and float(python[3]) > 0 and python[4].endswith("x")
     assert "isolation costs" in lines["goal:"]
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is missing: apt-get install -y bubblewrap")
+def test_cgroup_overhead_bench_smoke(capsys):
+    from dataset_builder.execution import cgroups
+
+    found = cgroups.detect()
+    found.close()
+    if isinstance(found, cgroups.RlimitsOnly):
+        pytest.skip(f"no cgroup to measure: {found.name}")
+    from bench import cgroup_overhead
+
+    assert cgroup_overhead.main(["--blocks", "2", "--runs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("runs/s, rlimits") == 2 and "cost of the cgroup: " in out

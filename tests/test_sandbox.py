@@ -158,7 +158,8 @@ def test_infinite_loop_is_stopped_by_the_wall_clock(sandbox, workdir):
 def test_cpu_limit(sandbox, workdir):
     limits = Limits(wall_seconds=5.0, cpu_seconds=1)
     done = sandbox.run(python("while True: pass", "cpu-loop"), workdir, limits, slot=SLOT)
-    assert not done.timed_out and done.signal in (signal.SIGXCPU, signal.SIGKILL) and done.seconds < 4
+    # RLIMIT_CPU (SIGXCPU) or, where a cgroup measures the tree, its CPU budget (timed_out): both are `timeout`
+    assert (done.timed_out or done.signal in (signal.SIGXCPU, signal.SIGKILL)) and done.seconds < 4
 
 
 def test_output_flood(sandbox, workdir):

@@ -85,6 +85,7 @@ def verified_steps(keep="passed", sandbox="bubblewrap 0.8.0"):
         "toolchains": {"python": "Python 3.11.2", "rust": "rustc 1.63.0", "cpp": "g++ 12.2.0", "swift": None},
         "sandbox": sandbox,
         "limits": LIMITS,
+        "row_limits": "cgroup v1 (memory with swap, pids, cpuacct)",
         "verify_keep": keep,
     }
     tests_inputs = {
@@ -139,6 +140,7 @@ def test_results_toolchains_and_rows_not_run(verified):
     assert "| cpp | `g++ 12.2.0` |" in text and "| swift | not installed |" in text
     assert "- Sandbox: `bubblewrap 0.8.0`" in text and "Warning: no sandbox" not in text
     assert "`memory_bytes` 2 GiB" in text and "`output_bytes` 1 MiB" in text and "`wall_seconds` 10.0" in text
+    assert "- Limits held by cgroup v1 (memory with swap, pids, cpuacct): each row's whole process tree" in text
     assert "`verify_keep: passed`: only rows whose tests passed are published" in text
 
 

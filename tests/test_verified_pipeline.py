@@ -76,6 +76,8 @@ def test_verified_build_publishes_exactly_the_passing_rows(tmp_path, api_env, ca
     card = (hub / "README.md").read_text()
     assert "## Verification" in card and prompts.TESTS_SYSTEM in card
     assert "Limits to run a row's tests:" in card and "`memory_bytes` 2 GiB" in card and "`wall_seconds` 10.0" in card
+    held = stats["row_limits"]  # a cgroup per row as root here, rlimits only as a normal user
+    assert held.startswith(("cgroup", "rlimits only")) and f"- Limits held by {held}" in card
     assert (hub / "figures" / "verification.png").is_file()
 
 

@@ -170,6 +170,8 @@ class Executor:
 
     @staticmethod
     def _compile_status(done: Completed) -> str:
+        if done.memory_exceeded:  # the kernel killed part of the tree at the row's memory limit (a cgroup)
+            return "memory"
         if done.timed_out:
             return "timeout"
         if done.output_limited:

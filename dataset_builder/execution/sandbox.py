@@ -3,7 +3,8 @@ recipe's explicit `sandbox: none`).
 
 Both apply the same limits and environment: rlimits set before exec (RLIMIT_DATA, not RLIMIT_AS: the JVM, Node and
 Mono reserve far more address space than they use), an empty environment, stdout and stderr merged and read up to a
-cap, and a wall clock that kills the whole tree.
+cap, and a wall clock that kills the whole tree. Where a cgroup can be made, the slot's cgroup (cgroups.py) also
+bounds the whole tree's memory, tasks and CPU time, and its sweep kills whatever the run left in it.
 
 As root, each worker slot runs as a uid of its own (a block of 64 uids from 60000, leased per sandbox with a lock
 file, so two builds on one machine never share one): root is exempt from RLIMIT_NPROC, and a uid of its own is how a
@@ -18,6 +19,7 @@ tree: under bwrap the pid namespace still kills it (within moments of the comman
 
 from __future__ import annotations
 
+import functools
 import os
 import select
 import shutil
@@ -27,8 +29,10 @@ import subprocess
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from dataset_builder.execution import cgroups
 
 INSTALL_HINT = "apt-get install -y bubblewrap"
 BASE_UID = 60000
@@ -37,6 +41,7 @@ UID_BLOCKS = 256  # sandboxes that can run at once on one machine
 PATH = "/usr/local/bin:/usr/bin:/bin"
 INSIDE = "/tmp/work"  # the row's folder inside the bubblewrap sandbox, and its working directory
 READ_CHUNK = 1 << 16
+CHECK_SECONDS = 0.05  # how often the tree's CPU time and OOM kills are read while a run goes
 SWEEP_SECONDS = 5.0  # how long SIGKILLed processes may take to disappear before we call it a bug
 
 
@@ -61,8 +66,14 @@ class Completed:
     signal: int | None
     output: bytes  # stdout and stderr merged, at most output_bytes
     seconds: float
-    timed_out: bool
+    timed_out: bool  # the wall clock, or the tree's CPU time where a cgroup measures it
     output_limited: bool
+    usage: cgroups.Usage = field(default_factory=cgroups.Usage)  # the tree's, where a cgroup measures it
+
+    @property
+    def memory_exceeded(self) -> bool:
+        """The kernel killed a process of the tree at the row's memory limit (cgroups only)."""
+        return self.usage.oom_killed
 
 
 class Sandbox(ABC):
@@ -73,6 +84,20 @@ class Sandbox(ABC):
         self._tools: dict[str, str] = {}
         self._zombies: dict[int, int] = {}  # slot uid -> its zombies after its last run
         self._lease = None  # the lock file that holds this sandbox's block of uids (as root)
+        self._row_limits: cgroups.RowLimits | None = None
+
+    @property
+    def row_limits(self) -> cgroups.RowLimits:
+        """The limits on a row's whole tree (a cgroup per slot, or rlimits only), found on first use; its
+        `describe()` is the line for the card."""
+        if self._row_limits is None:
+            self._row_limits = cgroups.detect()
+        return self._row_limits
+
+    def close(self) -> None:
+        """Remove the slots' cgroups (also done at exit, and by the next start after a crash)."""
+        if self._row_limits is not None:
+            self._row_limits.close()
 
     def uid(self, slot: int) -> int:
         """The uid of a worker slot (as root): BASE_UID + block * UID_BLOCK + slot, the block leased on first use."""
@@ -130,9 +155,11 @@ class Sandbox(ABC):
         else:  # RLIMIT_NPROC counts every task of the user, so the budget comes on top of what already runs
             processes = limits.processes + _tasks_of(os.getuid())
         command, options = self._command(argv, workdir, limits, env or {})
+        tree = self.row_limits
+        tree.prepare(slot, limits)
         start = time.monotonic()
         proc = subprocess.Popen(
-            [*self._prefix(limits, uid, processes), *command],
+            [*tree.enter_argv(slot), *self._prefix(limits, uid, processes), *command],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -141,8 +168,10 @@ class Sandbox(ABC):
             **options,
         )
         try:
-            output, timed_out, limited = _collect(proc, start + limits.wall_seconds, limits.output_bytes)
-            if timed_out or limited:
+            exceeded = functools.partial(tree.exceeded, slot, limits)
+            output, stop = _collect(proc, start + limits.wall_seconds, limits.output_bytes, exceeded)
+            timed_out, limited = stop in ("wall", "cpu"), stop == "output"
+            if stop:
                 self._kill(proc)
             self._after_exit(proc)
             proc.wait()
@@ -152,10 +181,12 @@ class Sandbox(ABC):
                 proc.wait()
             seconds = time.monotonic() - start  # the command's time, not our bookkeeping after it
             proc.stdout.close()
+            tree.kill(slot)
             if uid is not None:
                 self._zombies[uid] = _sweep(uid)
         returncode, signum = self._status(proc.returncode)
-        return Completed(returncode, signum, bytes(output[: limits.output_bytes]), seconds, timed_out, limited)
+        output = bytes(output[: limits.output_bytes])
+        return Completed(returncode, signum, output, seconds, timed_out, limited, tree.usage(slot))
 
     # what the two sandboxes do differently
 
@@ -335,21 +366,26 @@ SANDBOXES = {"bwrap": Bwrap, "none": NoSandbox}
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _collect(proc: subprocess.Popen, deadline: float, cap: int) -> tuple[bytearray, bool, bool]:
-    """Read the merged output until the command exits, the deadline passes or the output goes over `cap`.
-    Returns (output, timed_out, output_limited)."""
+def _collect(proc: subprocess.Popen, deadline: float, cap: int, exceeded) -> tuple[bytearray, str | None]:
+    """Read the merged output until the command exits, the deadline passes ("wall"), the output goes over `cap`
+    ("output") or `exceeded()` names a spent budget (asked every CHECK_SECONDS). Returns (output, why it was stopped:
+    None when it exited)."""
     fd, output = proc.stdout.fileno(), bytearray()
     pidfd = os.pidfd_open(proc.pid)  # readable once the command has exited (even if a child keeps the pipe open)
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     poller.register(pidfd, select.POLLIN)
-    reading, exited = True, False
+    reading, exited, check = True, False, time.monotonic() + CHECK_SECONDS
     try:
         while not exited:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return output, True, False
-            for ready, _ in poller.poll(remaining * 1000 + 1):
+            now = time.monotonic()
+            if now >= deadline:
+                return output, "wall"
+            if now >= check:
+                if spent := exceeded():
+                    return output, spent
+                check = now + CHECK_SECONDS
+            for ready, _ in poller.poll((min(deadline, check) - now) * 1000 + 1):
                 if ready == pidfd:
                     exited = True
                 elif reading:
@@ -359,7 +395,7 @@ def _collect(proc: subprocess.Popen, deadline: float, cap: int) -> tuple[bytearr
                         poller.unregister(fd)
                     output += chunk
                     if len(output) > cap:
-                        return output, False, True
+                        return output, "output"
         if reading:  # what it wrote before exiting is in the pipe; later writers are killed
             os.set_blocking(fd, False)
             while len(output) <= cap:
@@ -370,7 +406,7 @@ def _collect(proc: subprocess.Popen, deadline: float, cap: int) -> tuple[bytearr
                 if not chunk:
                     break
                 output += chunk
-        return output, False, len(output) > cap
+        return output, "output" if len(output) > cap else None
     finally:
         os.close(pidfd)
 

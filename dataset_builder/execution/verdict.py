@@ -107,12 +107,12 @@ def parse(text: str, token: str) -> Report:
 
 def decide(toolchain, done, report: Report | None) -> tuple[str, str]:
     """(exec_status, detail) of a finished run step. `report` is None for a run without the channel."""
+    if done.memory_exceeded:  # the kernel killed part of the tree at the row's memory limit (a cgroup)
+        return "memory", "the row's processes went over the memory limit together"
     if done.timed_out:
         return "timeout", ""
     if done.output_limited:
         return "output_limit", ""
-    if getattr(done, "memory_exceeded", False):
-        return "memory", "the row's processes went over the memory limit together"
     if report is not None and report.completed and not report.incomplete:
         if report.checks == 0:
             return "tests_incomplete", NO_CHECKS

@@ -112,10 +112,11 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     with journal:
         pending = [i for i, key in enumerate(rows["raw_index"]) if key not in journal.done]
         logger.info(
-            "execute: %d rows run before, %d to run (%s, %d workers)",
+            "execute: %d rows run before, %d to run (%s, %s, %d workers)",
             len(rows) - len(pending),
             len(pending),
             sandbox.version(),
+            sandbox.row_limits.describe(),
             executor.workers,
         )
         seen = Counter(row["exec_status"] for row in journal.rows())
@@ -132,6 +133,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
                 progress.update()
         results = {row["raw_index"]: row for row in journal.rows()}
     shutil.rmtree(executor.build_dir, ignore_errors=True)  # every row's folder is gone (forget); only the root is left
+    sandbox.close()  # the slots' cgroups
 
     columns = {name: [results[key][name] for key in rows["raw_index"]] for name in VERIFY_COLUMNS}
     verified = Dataset.from_dict(columns).cast_column("exec_seconds", Value("float64"))
@@ -159,6 +161,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         toolchains=toolchain_versions(),
         sandbox=sandbox.version(),
         limits={"run": vars(run_limits), "compile": vars(compile_limits)},
+        row_limits=sandbox.row_limits.name,
         verify_keep=config.verify_keep,
     )
     logger.info(
