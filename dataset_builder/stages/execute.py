@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import shutil
 import stat
 import tempfile
 from collections import Counter, defaultdict
@@ -94,6 +93,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     from datasets import Dataset, Value, concatenate_datasets
     from tqdm.auto import tqdm
 
+    from dataset_builder.execution import workarea
     from dataset_builder.execution.executor import NOT_RUN, Executor, Job
     from dataset_builder.stages.decontaminate import text_columns
 
@@ -127,7 +127,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
                 progress.set_postfix(dict(seen.most_common(4)), refresh=False)
                 progress.update()
         results = {row["raw_index"]: row for row in journal.rows()}
-    shutil.rmtree(executor.build_dir, ignore_errors=True)  # every row's folder is gone (forget); only the root is left
+    workarea.remove(executor.build_dir, "build folder")  # the rows are gone (forget); a warning names leftovers
 
     columns = {name: [results[key][name] for key in rows["raw_index"]] for name in VERIFY_COLUMNS}
     verified = Dataset.from_dict(columns).cast_column("exec_seconds", Value("float64"))
