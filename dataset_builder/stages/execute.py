@@ -5,8 +5,9 @@ output_limit, no_toolchain, unsupported_language), `exec_seconds`, `exec_output`
 and `exec_toolchain` (the compiler or runtime version). `verify_keep: passed` keeps the rows that pass and sends the
 others to `rejects/` with their status as the reason; `all` keeps every row, so users can filter later.
 
-Isolation is bubblewrap (`sandbox: bwrap`, `execution.sandbox`): new namespaces, no network, read-only system, an
-empty environment, rlimits and a wall clock that kills the whole tree. `sandbox: none` runs the code unisolated, only
+Isolation is bubblewrap (`sandbox: bwrap`, `execution.bwrap`): new namespaces, no network, only the system and the
+toolchains visible (read-only), a syscall filter, an empty environment, rlimits and a wall clock that kills the whole
+tree. `sandbox: none` runs the code unisolated, only
 when asked, with a warning (the card records it). Results are journaled per row (`results.jsonl`): a `kill -9` loses
 nothing and a rerun runs no stored row again; a row whose compile finished is not compiled again.
 """
