@@ -4,17 +4,22 @@ area. Each test also passes as a normal user (the README's test notes)."""
 
 import errno
 import os
+import pwd
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
-from dataset_builder.execution import toolchains
+from dataset_builder.execution import seccomp, toolchains
 from dataset_builder.execution.executor import Executor, Job
-from dataset_builder.execution.sandbox import INSTALL_HINT, Bwrap, Limits
+from dataset_builder.execution.processes import UidLease
+from dataset_builder.execution.sandbox import BASE_UID, INSTALL_HINT, Bwrap, Limits, SandboxError
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason=f"bubblewrap is missing: {INSTALL_HINT}")
 SECRET = "hf_PlantedSecretToken0123456789"
@@ -184,3 +189,44 @@ def test_the_work_area_is_capped_and_the_host_folder_unchanged(sandbox, rows):
     assert {p.name: p.read_bytes() for p in (rows / "1").iterdir()} == before
     compile_step = sandbox.run(["sh", "-c", "echo made > out.o"], rows / "1", LIMITS, writable_host=True)
     assert compile_step.returncode == 0 and (rows / "1" / "out.o").read_text() == "made\n"
+
+
+def test_a_missing_seccomp_binding_names_the_fix(monkeypatch):
+    """An interpreter without libseccomp's bindings (this virtual environment's) cannot build the filter."""
+    monkeypatch.setattr(seccomp, "SYSTEM_PYTHON", sys.executable)
+    monkeypatch.setattr(seccomp, "_CACHE", {})
+    with pytest.raises(SandboxError, match="apt-get install -y python3-seccomp"):
+        Bwrap().check()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root leases uids")
+def test_uids_are_free_and_outside_every_system_range(tmp_path, rows):
+    """A block with a live process (or a passwd entry) is skipped; the sweep never touches another uid's process."""
+    busy = BASE_UID + 5  # block 0, in a lock folder of our own
+    squatter = subprocess.Popen(["setpriv", f"--reuid={busy}", f"--regid={busy}", "--clear-groups", "sleep", "60"])
+    try:
+        deadline = time.monotonic() + 10
+        while os.stat(f"/proc/{squatter.pid}").st_uid != busy and time.monotonic() < deadline:
+            time.sleep(0.01)
+        lease = UidLease(tmp_path)
+        try:
+            assert lease.block != 0 and busy not in lease.uids
+        finally:
+            lease.release()
+        sandbox = Bwrap()
+        assert sandbox.run(["true"], rows / "1", LIMITS, slot=3).returncode == 0
+        uids = sandbox.uids()
+        assert 0x70000000 <= uids[0] and uids[-1] < 0x7FFE0000 and busy not in uids
+        assert all(pwd_free(uid) for uid in uids)
+        assert squatter.poll() is None  # still alive after the run's sweep
+    finally:
+        squatter.kill()
+        squatter.wait()
+
+
+def pwd_free(uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        return True
+    return False
