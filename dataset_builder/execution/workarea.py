@@ -32,9 +32,9 @@ def remove_tree(top: Path) -> list[str]:
         return []
     failures: dict[str, None] = {}  # in order, once each
     if not stat.S_ISDIR(info.st_mode):
-        _unlink(os.fspath(top), None, os.fspath(top), failures)
+        _unlink(os.fspath(top), None, [], failures)
         return list(failures)
-    fd = _enter(os.fspath(top), None, ".", failures)
+    fd = _enter(os.fspath(top), None, [], failures)
     if fd is None:
         return list(failures)
     names: list[str] = []  # the folders entered below `top`, outermost first
@@ -43,7 +43,7 @@ def remove_tree(top: Path) -> list[str]:
         while True:
             if pending[-1]:
                 name = pending[-1].pop()
-                inner = _enter(name, fd, "/".join([*names, name]), failures)
+                inner = _enter(name, fd, names, failures)
                 if inner is not None:
                     os.close(fd)
                     fd = inner
@@ -80,13 +80,18 @@ def _scan(fd: int, names: list[str], failures: dict[str, None]) -> list[str]:
                 if entry.is_dir(follow_symlinks=False):
                     folders.append(entry.name)
                 else:
-                    _unlink(entry.name, fd, "/".join([*names, entry.name]), failures)
+                    _unlink(entry.name, fd, names, failures)
     except OSError as error:
-        failures[f"{'/'.join(names) or '.'}: {error.strerror}"] = None
+        failures[f"{_shown(names)}: {error.strerror}"] = None
     return folders
 
 
-def _enter(name: str, dir_fd: int | None, shown: str, failures: dict[str, None]) -> int | None:
+def _shown(names: list[str], name: str | None = None) -> str:
+    """A path relative to the tree's top, for a failure (built only then: the depth can be thousands)."""
+    return "/".join([*names, name] if name else names) or "."
+
+
+def _enter(name: str, dir_fd: int | None, names: list[str], failures: dict[str, None]) -> int | None:
     """An open descriptor of folder `name` (not a link), made readable, writable and searchable by us; None (and the
     reason in `failures`) when it cannot be."""
     for attempt in range(2):
@@ -95,10 +100,10 @@ def _enter(name: str, dir_fd: int | None, shown: str, failures: dict[str, None])
         except PermissionError as error:
             if attempt == 0 and _open_up(name, dir_fd):
                 continue
-            failures[f"{shown}: {error.strerror}"] = None
+            failures[f"{_shown(names, None if dir_fd is None else name)}: {error.strerror}"] = None
             return None
         except OSError as error:
-            failures[f"{shown}: {error.strerror}"] = None
+            failures[f"{_shown(names, None if dir_fd is None else name)}: {error.strerror}"] = None
             return None
         mode = os.fstat(fd).st_mode
         if mode & 0o700 != 0o700:
@@ -122,13 +127,13 @@ def _open_up(name: str, dir_fd: int | None) -> bool:
         return False
 
 
-def _unlink(name: str, dir_fd: int | None, shown: str, failures: dict[str, None]) -> None:
+def _unlink(name: str, dir_fd: int | None, names: list[str], failures: dict[str, None]) -> None:
     try:
         os.unlink(name, dir_fd=dir_fd)
     except FileNotFoundError:
         pass  # already gone: what we wanted
     except OSError as error:
-        failures[f"{shown}: {error.strerror}"] = None
+        failures[f"{_shown(names, name)}: {error.strerror}"] = None
 
 
 def discard(folder: Path) -> None:
