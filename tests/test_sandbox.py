@@ -92,8 +92,18 @@ def test_the_row_folder_is_the_working_directory(sandbox, workdir):
     (workdir / "solution.py").write_text("print('from the row')\n")
     done = sandbox.run([PYTHON, "solution.py"], workdir, SMALL, slot=SLOT)
     assert done.output == b"from the row\n"
-    written = sandbox.run(["sh", "-c", "echo made > out.txt"], workdir, SMALL, slot=SLOT)
+    written = sandbox.run(["sh", "-c", "echo made > out.txt"], workdir, SMALL, slot=SLOT, writable_host=True)
     assert written.returncode == 0 and (workdir / "out.txt").read_text() == "made\n"
+
+
+def test_a_run_writes_into_a_work_area_of_its_own(workdir):
+    """Without writable_host, bwrap's run reads the row's files and writes beside them, never into the host folder."""
+    (workdir / "solution.py").write_text("print('from the row')\n")
+    code = "echo made > out.txt && cat out.txt && rm -f solution.py; echo more >> solution.py; python3 solution.py"
+    done = Bwrap().run(["sh", "-c", code], workdir, SMALL, slot=SLOT)
+    assert done.output.startswith(b"made\n") and b"from the row" in done.output
+    assert sorted(p.name for p in workdir.iterdir()) == ["solution.py"]
+    assert (workdir / "solution.py").read_text() == "print('from the row')\n"
 
 
 def test_environment_is_empty_but_for_what_is_given(sandbox, workdir, monkeypatch):
@@ -220,7 +230,8 @@ def test_writes_outside_the_folder_fail(sandbox, workdir, tmp_path):
 
 
 def test_file_bigger_than_the_limit(sandbox, workdir):
-    done = sandbox.run(["dd", "if=/dev/zero", "of=big", "bs=64k", "count=64"], workdir, SMALL, slot=SLOT)
+    done = sandbox.run(["dd", "if=/dev/zero", "of=big", "bs=64k", "count=64"], workdir, SMALL, slot=SLOT,
+                       writable_host=True)  # fmt: skip
     assert done.signal == signal.SIGXFSZ
     assert (workdir / "big").stat().st_size <= SMALL.file_bytes
     code = "open('big2', 'wb').write(bytes(2 << 20))"  # Python ignores SIGXFSZ: the write fails instead

@@ -10,13 +10,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from datasets import load_dataset
 
 from dataset_builder import prompts
 from dataset_builder.cli import main
+from dataset_builder.execution.sandbox import leftovers
 from dataset_builder.runs import RunDir
 from tests.conftest import OFFLINE, teacher_argv
 from tests.helpers.runs import load_rejects
@@ -154,6 +154,7 @@ def test_kill_9_during_execute_then_rerun_runs_no_stored_row_again(tmp_path, api
         assert 2 <= len(before) < 8 and not (journal.parent / "stats.json").exists()
         rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
+    leased = _leased_uids(child.stderr.read() + rerun.stderr)  # only our two builds' uids: others may run beside us
     stored = len([line for line in before if line.endswith("}")])
     assert f"execute: {stored} rows run before, {8 - stored} to run" in rerun.stderr
     after = journal.read_text().splitlines()
@@ -161,21 +162,14 @@ def test_kill_9_during_execute_then_rerun_runs_no_stored_row_again(tmp_path, api
     assert len({json.loads(line)["raw_index"] for line in after}) == 8
     (hub,) = (tmp_path / "out" / "publish").glob("*/hub")
     assert sorted(load_dataset(str(hub), split="train")["raw_index"]) == [i for i in range(8) if i not in WRONG]
-    assert _no_sandboxed_leftovers()
+    assert bool(leased) == (os.geteuid() == 0)  # as root each build's sandboxes leased uids (and said so)
+    assert [pid for uids in leased for uid in uids for pid in leftovers(uid)] == []
 
 
-def _no_sandboxed_leftovers() -> bool:
-    """No process of the sandbox's uids is left after the builds."""
-    from dataset_builder.execution.sandbox import BASE_UID, UID_BLOCK, UID_BLOCKS
-
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            uid = next(line for line in status.read_text().splitlines() if line.startswith("Uid:")).split()[1]
-        except (OSError, StopIteration):
-            continue  # the process ended while we looked
-        if BASE_UID <= int(uid) < BASE_UID + UID_BLOCK * UID_BLOCKS:
-            return False
-    return True
+def _leased_uids(stderr: str) -> list[range]:
+    """The uid blocks the builds' sandboxes leased, from the line each logs (`processes.UidLease`)."""
+    found = re.findall(r"sandbox: worker slots run as uids (\d+)-(\d+)", stderr)
+    return [range(int(first), int(last) + 1) for first, last in found]
 
 
 def test_without_bwrap_the_build_stops_before_the_teacher_and_names_the_fix(tmp_path, api_env, monkeypatch, capsys):

@@ -10,9 +10,9 @@ toolchain, in how many seconds), so rerunning a row whose compile finished runs 
 from __future__ import annotations
 
 import json
+import math
 import os
 import queue
-import shutil
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataset_builder.execution import toolchains, verdict
+from dataset_builder.execution import toolchains, verdict, workarea
 from dataset_builder.execution.sandbox import Completed, Limits, Sandbox
 from dataset_builder.execution.toolchains import Plan, Toolchain
 
@@ -128,7 +128,9 @@ class Executor:
                 compile_seconds = prior
             else:
                 self._lay_out(folder, plan.files)
-                done = self.sandbox.run(plan.compile, folder, self.compile_limits, slot=slot, env=plan.env)
+                done = self.sandbox.run(
+                    plan.compile, folder, self.compile_limits, slot=slot, env=plan.env, writable_host=True
+                )  # the compiler's output stays in the row's folder for the run
                 status = self._compile_status(done)
                 if status != "pass":
                     return Result(status, round(done.seconds, 3), self._tail(done.output), toolchain.version)
@@ -150,23 +152,24 @@ class Executor:
             return done, channel.report()
 
     def _lay_out(self, folder: Path, files: dict[str, str]) -> None:
-        """A clean folder holding exactly the row's files (a half-finished earlier attempt is discarded)."""
-        if folder.exists():
-            shutil.rmtree(folder)
+        """A clean folder holding exactly the row's files (a half-finished earlier attempt is discarded, whatever it
+        left: `workarea.discard`)."""
+        workarea.discard(folder)
         folder.mkdir(parents=True)
         for name, text in files.items():
             (folder / name).write_text(text, encoding="utf-8")
 
     @staticmethod
     def _marker(folder: Path, digest: str, version: str) -> float | None:
-        """The earlier compile's seconds when it compiled these same files with this toolchain, else None."""
-        path = folder / MARKER
-        if not path.is_file():
+        """The earlier compile's seconds when it compiled these same files with this toolchain, else None (also for
+        anything but the marker this class writes: a link, a folder, garbage, wrong types mean compile again)."""
+        marker = workarea.read_marker(folder / MARKER)
+        if marker is None or marker.get("digest") != digest or marker.get("toolchain") != version:
             return None
-        marker = json.loads(path.read_text())
-        if marker.get("digest") != digest or marker.get("toolchain") != version:
+        seconds = marker.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not math.isfinite(seconds):
             return None
-        return float(marker["seconds"])
+        return float(seconds) if seconds >= 0 else None
 
     @staticmethod
     def _compile_status(done: Completed) -> str:
@@ -212,10 +215,9 @@ class Executor:
                     yield pending.pop(future), future.result()
 
     def forget(self, key: int) -> None:
-        """Delete the row's build folder (once its result is journaled)."""
-        folder = self.build_dir / str(key)
-        if folder.exists():
-            shutil.rmtree(folder)
+        """Delete the row's build folder (once its result is journaled); what a row made impossible to remove is moved
+        aside with a warning (`workarea.discard`)."""
+        workarea.discard(self.build_dir / str(key))
 
     def close(self) -> None:
         if self._temp is not None:

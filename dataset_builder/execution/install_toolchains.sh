@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what execution verification needs: bubblewrap and one toolchain per language (`make toolchains`; README,
+# Installs what execution verification needs: bubblewrap, libseccomp's Python bindings for the system python3 (the
+# sandbox's syscall filter is built with them) and one toolchain per language (`make toolchains`; README,
 # "Execution-verified data").
 # Idempotent: each command is looked up first and only what is missing is installed. As root with apt-get it
 # installs the Debian packages; otherwise it prints the exact commands and goes on. TypeScript comes from npm into
@@ -40,6 +41,7 @@ has_rustc() {
 
 missing=()
 has bwrap || missing+=(bubblewrap)
+/usr/bin/python3 -c 'import seccomp' 2>/dev/null || missing+=(python3-seccomp)
 has g++ || missing+=(g++)
 has javac || missing+=(openjdk-17-jdk-headless)
 has node || missing+=(nodejs)

@@ -1,30 +1,32 @@
-"""Run one command over untrusted code with limits: isolated by bubblewrap (`Bwrap`), or not (`NoSandbox`, the
-recipe's explicit `sandbox: none`).
+"""Run one command over untrusted code with limits: isolated by bubblewrap (`Bwrap`, in `bwrap.py`), or not
+(`NoSandbox`, the recipe's explicit `sandbox: none`).
 
 Both apply the same limits and environment: rlimits set before exec (RLIMIT_DATA, not RLIMIT_AS: the JVM, Node and
 Mono reserve far more address space than they use), an empty environment, stdout and stderr merged and read up to a
 cap, and a wall clock that kills the whole tree. Where a cgroup can be made, the slot's cgroup (cgroups.py) also
 bounds the whole tree's memory, tasks and CPU time, and its sweep kills whatever the run left in it.
 
-As root, each worker slot runs as a uid of its own (a block of 64 uids from 60000, leased per sandbox with a lock
-file, so two builds on one machine never share one): root is exempt from RLIMIT_NPROC, and a uid of its own is how a
-run's leftovers are found and killed before `run` returns. That sweep also counts the slot's zombies:
-bwrap's reaper is often orphaned when bwrap exits (it exits on the command's status, not the reaper's) and this
-machine's init reaps orphans only every second or so; zombies count against RLIMIT_NPROC, so the next run's budget
-is the limit plus them. Two executors running as root on one machine would share these uids: run one at a time.
-Without root, the budget is the user's task count plus the limit, and nothing can find a process that left the
-tree: under bwrap the pid namespace still kills it (within moments of the command's exit, --die-with-parent); with
-`none` it survives.
+`run(..., writable_host=False)` (the default, for anything that runs a row's code) lets the command write only into a
+private, size-capped work area: under bwrap the row's files are bound read-only into a tmpfs, so what
+the run writes never reaches the host and vanishes with it. `writable_host=True` (a compiler writing its output)
+binds the row's host folder read-write. `NoSandbox` always runs in the host folder: it isolates nothing.
+
+As root, each worker slot runs as a uid of its own (a block of 64 free uids leased per sandbox with a lock file,
+`processes.UidLease`): root is exempt from RLIMIT_NPROC, and a uid of its own is how a run's leftovers are found and
+killed before `run` returns. That sweep also counts the slot's zombies: bwrap's reaper is often orphaned when bwrap
+exits (it exits on the command's status, not the reaper's) and this machine's init reaps orphans only every second
+or so; zombies count against RLIMIT_NPROC, so the next run's budget is the limit plus them. Without root, the budget
+is the user's task count plus the limit, and nothing can find a process that left the tree: under bwrap the pid
+namespace still kills it (within moments of the command's exit, --die-with-parent); with `none` it survives.
+
+The public names (`Bwrap`, `SANDBOXES`, `leftovers`, `SandboxError`, ...) are importable from here.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import select
 import shutil
-import signal
-import stat
 import subprocess
 import tempfile
 import time
@@ -32,21 +34,27 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dataset_builder.execution import cgroups
+from dataset_builder.execution import cgroups, workarea
+from dataset_builder.execution.processes import (
+    BASE_UID,
+    UID_BLOCK,
+    UID_BLOCKS,
+    SandboxError,
+    UidLease,
+    _collect,
+    _signal,
+    _sweep,
+    _tasks_of,
+    leftovers,
+)
+
+__all__ = [  # Bwrap and SANDBOXES come from __getattr__ (bottom)
+    "BASE_UID", "INSTALL_HINT", "PATH", "UID_BLOCK", "UID_BLOCKS", "Completed", "Limits", "NoSandbox", "Sandbox",
+    "SandboxError", "leftovers",
+]  # fmt: skip
 
 INSTALL_HINT = "apt-get install -y bubblewrap"
-BASE_UID = 60000
-UID_BLOCK = 64  # uids (worker slots) per sandbox
-UID_BLOCKS = 256  # sandboxes that can run at once on one machine
 PATH = "/usr/local/bin:/usr/bin:/bin"
-INSIDE = "/tmp/work"  # the row's folder inside the bubblewrap sandbox, and its working directory
-READ_CHUNK = 1 << 16
-CHECK_SECONDS = 0.05  # how often the tree's CPU time and OOM kills are read while a run goes
-SWEEP_SECONDS = 5.0  # how long SIGKILLed processes may take to disappear before we call it a bug
-
-
-class SandboxError(RuntimeError):
-    """The sandbox cannot run here; the message names the fix."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,8 @@ class Limits:
     processes: int = 64  # RLIMIT_NPROC (see the module docstring for root)
     file_bytes: int = 64 << 20  # RLIMIT_FSIZE
     output_bytes: int = 1 << 20  # stdout+stderr kept; beyond it the tree is killed
-    tmpfs_bytes: int = 512 << 20  # the private /tmp (bwrap only)
+    tmpfs_bytes: int = 512 << 20  # the private /tmp, the run's work area included (bwrap only)
+    shm_bytes: int = 64 << 20  # the private /dev/shm (bwrap only)
 
 
 @dataclass
@@ -83,7 +92,7 @@ class Sandbox(ABC):
         self._checked = False
         self._tools: dict[str, str] = {}
         self._zombies: dict[int, int] = {}  # slot uid -> its zombies after its last run
-        self._lease = None  # the lock file that holds this sandbox's block of uids (as root)
+        self._lease: UidLease | None = None  # this sandbox's block of uids (as root), leased on first use
         self._row_limits: cgroups.RowLimits | None = None
 
     @property
@@ -100,26 +109,17 @@ class Sandbox(ABC):
             self._row_limits.close()
 
     def uid(self, slot: int) -> int:
-        """The uid of a worker slot (as root): BASE_UID + block * UID_BLOCK + slot, the block leased on first use."""
+        """The uid of a worker slot (as root), from this sandbox's block (`processes.UidLease`)."""
         if not 0 <= slot < UID_BLOCK:
             raise ValueError(f"slot {slot}: a sandbox has {UID_BLOCK} worker slots (use at most {UID_BLOCK} workers)")
         if self._lease is None:
-            import fcntl
+            self._lease = UidLease()
+        return self._lease.uids[slot]
 
-            folder = Path(tempfile.gettempdir()) / "oss-instruct-sandbox-uids"
-            folder.mkdir(mode=0o700, exist_ok=True)
-            for block in range(UID_BLOCKS):
-                lease = open(folder / f"block-{block}.lock", "w")  # noqa: SIM115 - held for the sandbox's life
-                try:
-                    fcntl.flock(lease, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    lease.close()
-                    continue
-                self._lease, self._block = lease, block
-                break
-            else:
-                raise SandboxError(f"all {UID_BLOCKS} sandbox uid blocks are in use on this machine ({folder})")
-        return BASE_UID + self._block * UID_BLOCK + slot
+    def uids(self) -> range | None:
+        """The uids this sandbox leased (its slots run as them), None before any (or without root): a caller that
+        checks for leftovers looks at these only."""
+        return None if self._lease is None else self._lease.uids
 
     def check(self) -> None:
         """Raise SandboxError with the fix when a trivial command cannot run (tried once per instance)."""
@@ -142,31 +142,39 @@ class Sandbox(ABC):
         slot: int = 0,
         env: dict[str, str] | None = None,
         pass_fds: tuple[int, ...] = (),
+        writable_host: bool = False,
     ) -> Completed:
         """Run `argv` in `workdir`; `pass_fds` stay open (at the same numbers) in the command (the executor's
-        verdict channel)."""
+        verdict channel). With `writable_host` the command writes into `workdir` itself (a compile step); without,
+        into a private work area that holds `workdir`'s files read-only and is gone when the run ends (the module
+        docstring; `NoSandbox` always runs in `workdir`)."""
         workdir = Path(workdir)
         uid = self.uid(slot) if os.geteuid() == 0 else None
         if uid is not None:
-            self._prepare(workdir, uid)
+            self._prepare(workdir, uid, writable_host)
             if uid not in self._zombies:  # first run of this slot: clear what an earlier process left
                 self._zombies[uid] = _sweep(uid)
             processes = limits.processes + self._zombies[uid]
         else:  # RLIMIT_NPROC counts every task of the user, so the budget comes on top of what already runs
             processes = limits.processes + _tasks_of(os.getuid())
-        command, options = self._command(argv, workdir, limits, env or {})
+        command, options = self._command(argv, workdir, limits, env or {}, writable_host)
+        ours = options.pop("pass_fds", ())  # what the sandbox itself reads (the syscall filter), closed once started
         tree = self.row_limits
         tree.prepare(slot, limits)
         start = time.monotonic()
-        proc = subprocess.Popen(
-            [*tree.enter_argv(slot), *self._prefix(limits, uid, processes), *command],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            pass_fds=pass_fds,
-            **options,
-        )
+        try:
+            proc = subprocess.Popen(
+                [*tree.enter_argv(slot), *self._prefix(limits, uid, processes), *command],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=(*pass_fds, *ours),
+                **options,
+            )
+        finally:
+            for fd in ours:
+                os.close(fd)
         try:
             exceeded = functools.partial(tree.exceeded, slot, limits)
             output, stop = _collect(proc, start + limits.wall_seconds, limits.output_bytes, exceeded)
@@ -192,8 +200,9 @@ class Sandbox(ABC):
 
     @abstractmethod
     def _command(
-        self, argv: list[str], workdir: Path, limits: Limits, env: dict[str, str]
-    ) -> tuple[list[str], dict]: ...
+        self, argv: list[str], workdir: Path, limits: Limits, env: dict[str, str], writable_host: bool
+    ) -> tuple[list[str], dict]:
+        """(the command after the prefix, Popen's keyword arguments; `pass_fds` among them are closed after start)"""
 
     @abstractmethod
     def _kill(self, proc: subprocess.Popen) -> None: ...
@@ -209,8 +218,8 @@ class Sandbox(ABC):
         output = done.output.decode(errors="replace").strip()
         return f"the {self.name} sandbox cannot run `true` (exit {done.returncode}): {output}"
 
-    def _prepare(self, workdir: Path, uid: int) -> None:
-        _give(workdir, uid)
+    def _prepare(self, workdir: Path, uid: int, writable_host: bool) -> None:
+        workarea.give(workdir, uid)
 
     def _prefix(self, limits: Limits, uid: int | None, processes: int) -> list[str]:
         """setpriv (the slot's uid, no groups) and prlimit (the limits) before the command: two small util-linux
@@ -238,116 +247,17 @@ class Sandbox(ABC):
         return self._tools[name]
 
 
-class Bwrap(Sandbox):
-    """bubblewrap: read-only root, private /tmp, /dev and /proc, no network, a pid namespace (the kernel kills
-    everything left inside when its first process dies)."""
-
-    name = "bwrap"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._binary: str | None = None
-        self._version: str | None = None
-        self._reachable: set[Path] = set()
-
-    def binary(self) -> str:
-        if self._binary is None:
-            found = shutil.which("bwrap")
-            if found is None:
-                raise SandboxError(
-                    f"bubblewrap (bwrap) is not installed: {INSTALL_HINT} (or set `sandbox: none` to run the code "
-                    "without isolation, an explicit choice the run warns about)"
-                )
-            self._binary = found
-        return self._binary
-
-    def check(self) -> None:
-        self.binary()
-        super().check()
-
-    def version(self) -> str:
-        if self._version is None:
-            out = subprocess.run([self.binary(), "--version"], capture_output=True, text=True, check=True)
-            self._version = out.stdout.strip()
-        return self._version
-
-    def _command(self, argv, workdir, limits, env):
-        command = [
-            self.binary(),
-            "--ro-bind", "/", "/",
-            "--dev", "/dev",
-            "--proc", "/proc",
-            "--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp",
-            "--bind", str(workdir), INSIDE,
-            "--chdir", INSIDE,
-            "--unshare-all",
-            "--die-with-parent",
-            "--new-session",
-            "--clearenv",
-            "--setenv", "PATH", PATH,
-            "--setenv", "HOME", "/tmp",
-            "--setenv", "LANG", "C.UTF-8",
-        ]  # fmt: skip
-        for key, value in env.items():
-            command += ["--setenv", key, value]
-        return [*command, "--", *argv], {"env": {}}
-
-    def _kill(self, proc):
-        # Killing the namespace's first process (bwrap's reaper, its child) makes the kernel kill the rest, and bwrap
-        # exits only once they are gone. Killing bwrap itself would return before the namespace is empty.
-        reapers = _children(proc.pid)
-        for pid in reapers:
-            _signal(pid)
-        if reapers:
-            try:
-                proc.wait(timeout=SWEEP_SECONDS)
-                return
-            except subprocess.TimeoutExpired:
-                pass  # bwrap is stuck: killing it makes --die-with-parent kill the reaper (below)
-        _signal(-proc.pid)  # no reaper yet (killed during set-up)
-
-    def _after_exit(self, proc):
-        pass  # what the command left in the namespace dies with bwrap's reaper (--die-with-parent); root sweeps it
-
-    def _status(self, returncode):
-        # bwrap reports a command killed by signal N as exit 128+N, the shell's convention (so does bash: a command
-        # that itself exits 137 reads as SIGKILL)
-        if 128 < returncode <= 128 + 64:
-            return None, returncode - 128
-        return super()._status(returncode)
-
-    def _failure(self, done):
-        return (
-            f"bubblewrap is installed but cannot run a command here (exit {done.returncode}): "
-            f"{done.output.decode(errors='replace').strip()}\n(unprivileged user namespaces must be allowed; "
-            "`sandbox: none` runs the code without isolation, an explicit choice the run warns about)"
-        )
-
-    def _prepare(self, workdir, uid):
-        # bwrap runs as the slot's uid, so it must be able to reach the folder it binds
-        parent = workdir.resolve().parent
-        if parent not in self._reachable:
-            for folder in (parent, *parent.parents):
-                mode = folder.stat()
-                if not (mode.st_mode & stat.S_IXOTH or mode.st_uid == uid):
-                    raise SandboxError(
-                        f"the sandbox runs as uid {uid}, which cannot reach {workdir}: {folder} is not searchable by "
-                        f"others (mode {stat.filemode(mode.st_mode)}); `chmod o+x {folder}` or build somewhere else"
-                    )
-            self._reachable.add(parent)
-        super()._prepare(workdir, uid)
-
-
 class NoSandbox(Sandbox):
-    """No isolation: the same limits, environment, uid and timeout, in the host's folder. The code can read and write
-    whatever its uid can and reach the network; an explicit choice the run warns about."""
+    """No isolation: the same limits, environment, uid and timeout, in the host's folder (whatever `writable_host`
+    says). The code can read and write whatever its uid can, reach the network and make system calls bwrap's filter
+    refuses; an explicit choice the run warns about."""
 
     name = "none"
 
     def version(self) -> str:
         return "none"
 
-    def _command(self, argv, workdir, limits, env):
+    def _command(self, argv, workdir, limits, env, writable_host):
         return argv, {"cwd": workdir, "env": {"PATH": PATH, "HOME": str(workdir), "LANG": "C.UTF-8", **env}}
 
     def _kill(self, proc):
@@ -358,143 +268,10 @@ class NoSandbox(Sandbox):
         _signal(-proc.pid)
 
 
-SANDBOXES = {"bwrap": Bwrap, "none": NoSandbox}
+def __getattr__(name: str):
+    """`Bwrap` and `SANDBOXES` (bwrap.py builds on this module, so it is imported on first use)."""
+    if name in ("Bwrap", "SANDBOXES"):
+        from dataset_builder.execution.bwrap import Bwrap
 
-
-# --------------------------------------------------------------------------------------------------------------
-# Processes
-# --------------------------------------------------------------------------------------------------------------
-
-
-def _collect(proc: subprocess.Popen, deadline: float, cap: int, exceeded) -> tuple[bytearray, str | None]:
-    """Read the merged output until the command exits, the deadline passes ("wall"), the output goes over `cap`
-    ("output") or `exceeded()` names a spent budget (asked every CHECK_SECONDS). Returns (output, why it was stopped:
-    None when it exited)."""
-    fd, output = proc.stdout.fileno(), bytearray()
-    pidfd = os.pidfd_open(proc.pid)  # readable once the command has exited (even if a child keeps the pipe open)
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    poller.register(pidfd, select.POLLIN)
-    reading, exited, check = True, False, time.monotonic() + CHECK_SECONDS
-    try:
-        while not exited:
-            now = time.monotonic()
-            if now >= deadline:
-                return output, "wall"
-            if now >= check:
-                if spent := exceeded():
-                    return output, spent
-                check = now + CHECK_SECONDS
-            for ready, _ in poller.poll((min(deadline, check) - now) * 1000 + 1):
-                if ready == pidfd:
-                    exited = True
-                elif reading:
-                    chunk = os.read(fd, READ_CHUNK)
-                    if not chunk:
-                        reading = False
-                        poller.unregister(fd)
-                    output += chunk
-                    if len(output) > cap:
-                        return output, "output"
-        if reading:  # what it wrote before exiting is in the pipe; later writers are killed
-            os.set_blocking(fd, False)
-            while len(output) <= cap:
-                try:
-                    chunk = os.read(fd, READ_CHUNK)
-                except BlockingIOError:
-                    break
-                if not chunk:
-                    break
-                output += chunk
-        return output, "output" if len(output) > cap else None
-    finally:
-        os.close(pidfd)
-
-
-def _signal(pid: int) -> None:
-    """SIGKILL a process (or a group: negative pid) that may already be gone."""
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass  # it already exited: what we wanted
-
-
-def _children(pid: int) -> list[int]:
-    """Processes whose parent is `pid` (this kernel has no /proc/PID/task/PID/children)."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    fields = f.read().rpartition(b")")[2].split()
-            except (FileNotFoundError, ProcessLookupError):
-                continue  # exited while we looked
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def leftovers(uid: int) -> list[int]:
-    """Live processes of `uid`: what a run must not leave behind."""
-    return _processes(uid)[0]
-
-
-def _processes(uid: int) -> tuple[list[int], int]:
-    """(live pids, zombies) of `uid`. The uid is the owner of /proc/PID (reading every status costs 8 ms a scan here);
-    a process that made itself non-dumpable shows as root's and is missed: under bwrap its namespace dies anyway."""
-    live, zombies = [], 0
-    for entry in os.scandir("/proc"):
-        try:
-            if not (entry.name.isdigit() and entry.stat().st_uid == uid):
-                continue
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                state = f.read().rpartition(b")")[2].split(None, 1)[0]
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # exited while we looked
-        if state == b"Z":
-            zombies += 1
-        else:
-            live.append(int(entry.name))
-    return live, zombies
-
-
-def _tasks_of(uid: int) -> int:
-    """Tasks (threads: RLIMIT_NPROC counts them) the user runs now."""
-    tasks = 0
-    for entry in os.scandir("/proc"):
-        try:
-            if entry.name.isdigit() and entry.stat().st_uid == uid:
-                tasks += len(os.listdir(f"/proc/{entry.name}/task"))
-        except FileNotFoundError:
-            continue  # exited while we counted
-    return tasks
-
-
-def _sweep(uid: int) -> int:
-    """Kill every live process of a slot's uid and wait until none is left; return its zombies."""
-    deadline = time.monotonic() + SWEEP_SECONDS
-    while True:
-        live, zombies = _processes(uid)
-        if not live:
-            return zombies
-        if time.monotonic() > deadline:
-            raise SandboxError(f"processes {live} of uid {uid} survived SIGKILL for {SWEEP_SECONDS:.0f} s")
-        for pid in live:
-            _signal(pid)
-        time.sleep(0.001)
-
-
-def _give(workdir: Path, uid: int) -> None:
-    """Make the row's folder the slot uid's. Never through a link: a symlink or a hard link the code made could point
-    at a host file, which root would then hand over."""
-    for root, dirs, files in os.walk(workdir):
-        for name in (*dirs, *files):
-            _chown(os.path.join(root, name), uid)
-    _chown(str(workdir), uid)
-
-
-def _chown(path: str, uid: int) -> None:
-    info = os.lstat(path)
-    if stat.S_ISLNK(info.st_mode) or (not stat.S_ISDIR(info.st_mode) and info.st_nlink > 1) or info.st_uid == uid:
-        return
-    os.chown(path, uid, uid, follow_symlinks=False)
+        return Bwrap if name == "Bwrap" else {"bwrap": Bwrap, "none": NoSandbox}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

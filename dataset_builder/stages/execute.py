@@ -8,8 +8,9 @@ language's runner reports on the verdict channel (`execution.verdict`), never ju
 `verify_keep: passed` keeps the rows that pass and sends the others to `rejects/` with their status as the reason;
 `all` keeps every row, so users can filter later.
 
-Isolation is bubblewrap (`sandbox: bwrap`, `execution.sandbox`): new namespaces, no network, read-only system, an
-empty environment, rlimits and a wall clock that kills the whole tree. `sandbox: none` runs the code unisolated, only
+Isolation is bubblewrap (`sandbox: bwrap`, `execution.bwrap`): new namespaces, no network, only the system and the
+toolchains visible (read-only), a syscall filter, an empty environment, rlimits and a wall clock that kills the whole
+tree. `sandbox: none` runs the code unisolated, only
 when asked, with a warning (the card records it). Results are journaled per row (`results.jsonl`): a `kill -9` loses
 nothing and a rerun runs no stored row again; a row whose compile finished is not compiled again.
 """
@@ -19,7 +20,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import shutil
 import stat
 import tempfile
 from collections import Counter, defaultdict
@@ -98,6 +98,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     from datasets import Dataset, Value, concatenate_datasets
     from tqdm.auto import tqdm
 
+    from dataset_builder.execution import workarea
     from dataset_builder.execution.executor import NOT_RUN, Executor, Job
     from dataset_builder.stages.decontaminate import text_columns
 
@@ -132,7 +133,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
                 progress.set_postfix(dict(seen.most_common(4)), refresh=False)
                 progress.update()
         results = {row["raw_index"]: row for row in journal.rows()}
-    shutil.rmtree(executor.build_dir, ignore_errors=True)  # every row's folder is gone (forget); only the root is left
+    workarea.remove(executor.build_dir, "build folder")  # the rows are gone (forget); a warning names leftovers
     sandbox.close()  # the slots' cgroups
 
     columns = {name: [results[key][name] for key in rows["raw_index"]] for name in VERIFY_COLUMNS}
