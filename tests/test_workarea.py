@@ -207,7 +207,7 @@ def test_what_bwraps_compile_step_leaves_does_not_stop_the_build(build, host_fil
     executor = Executor(sandbox, LIMITS, workers=1, build_dir=build)
     good = Job(4, "python", PY_SOLUTION, "from solution import f\nassert f() == 1\n")
     assert executor.run_one(good).status == "pass"
-    assert sorted(p.name for p in folder.iterdir()) == ["solution.py", "test_solution.py"]
+    assert sorted(p.name for p in folder.iterdir()) == ["_oss_runner.py", "solution.py", "test_solution.py"]
     done = sandbox.run(["/usr/bin/python3", "-c", script], folder, LIMITS, writable_host=True)
     executor.forget(4)
     assert not folder.exists() and list(build.iterdir()) == []
