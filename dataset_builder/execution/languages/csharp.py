@@ -104,6 +104,7 @@ def plan(tc: dict[str, str], solution: str, tests: str, limits, compile_limits) 
         tc["mcs"],
         "-out:test.exe",
         f"-main:{RUNNER}",
+        "-langversion:latest",  # 7.2, the newest mcs knows (its default is 7.0)
         "-define:DEBUG;TRACE",  # Debug.Assert and Trace.Assert are compiled in (the runner makes them fail)
         *[f"-r:{reference}" for reference in REFERENCES],
         *sorted(files),
