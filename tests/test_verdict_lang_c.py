@@ -136,6 +136,15 @@ def test_java_humaneval_x_layout(executor):
     assert statuses(run_all(executor, "java", rows)) == ["pass", "fail"]
 
 
+@needs_bwrap
+def test_java_solution_with_its_own_main_class(executor):
+    """A solution with a demo `public class Main` beside its Solution, tests in HumanEval-X's `public class Main`:
+    one program, one class Main (the tests')."""
+    demo = "\npublic class Main {\n    public static void main(String[] args) { System.out.println(1); }\n}\n"
+    rows = [(HUMANEVAL_X_SOLUTION % step + demo, HUMANEVAL_X_TESTS) for step in ("1", "2")]
+    assert statuses(run_all(executor, "java", rows)) == ["pass", "fail"]
+
+
 def test_java_imports_carried_into_the_tests():
     solution = "import java.util.*;\nimport java.awt.List;\nimport static java.lang.Math.max;\nclass S {}\n"
     tests = "import java.util.List;\nimport java.util.*;\npublic class T {}\n"

@@ -10,12 +10,17 @@ from dataset_builder.execution import binaries
 from dataset_builder.execution.languages.base import Language, Plan, main_class, mb, runner_source
 
 RUNNER = "_OssRunner"
+RENAMED = "_OfSolution"  # suffix of a solution class that has the name of the tests' class
 
 _JAVA_TYPE = re.compile(
     r"^public\s+(?:(?:final|abstract|sealed|non-sealed|strictfp|static)\s+)*(?:class|interface|enum|record)\s+(\w+)",
     re.MULTILINE,
 )
 _PACKAGE = re.compile(r"^\s*package\s+[\w.]+\s*;[ \t]*\n?", re.MULTILINE)
+_TOP_TYPE = re.compile(  # a type declared at the start of a line: a top-level one, in the usual formatting
+    r"^(?:(?:public|final|abstract|sealed|non-sealed|strictfp)\s+)*(?:class|interface|enum|record)\s+(\w+)",
+    re.MULTILINE,
+)
 _IMPORT = re.compile(r"^[ \t]*import\s+(static\s+)?([\w.]+?)(\.\*)?\s*;", re.MULTILINE)
 
 
@@ -57,9 +62,13 @@ def carry_imports(solution: str, tests: str) -> str:
 def plan(tc: dict[str, str], solution: str, tests: str, limits, compile_limits) -> Plan:
     solution, tests = _PACKAGE.sub("", solution), _PACKAGE.sub("", tests)
     tests = carry_imports(solution, tests)
+    test_class = main_class(tests, r"static\s+void\s+main\s*\(") or "SolutionTest"
+    if test_class in {m.group(1) for m in _TOP_TYPE.finditer(solution)}:
+        # the solution's own entry class has the tests' name (both `class Main`): one program holds one class of a
+        # name, so the solution's is renamed (its main never runs here)
+        solution = re.sub(rf"\b{re.escape(test_class)}\b", f"{test_class}{RENAMED}", solution)
     public = _JAVA_TYPE.search(solution)
     solution_file = f"{public.group(1) if public else 'Solution'}.java"
-    test_class = main_class(tests, r"static\s+void\s+main\s*\(") or "SolutionTest"
     files = {solution_file: solution, f"{test_class}.java": tests}
     if solution_file == f"{test_class}.java":  # one public class in both: javac reports it as a compile error
         files = {solution_file: solution, "SolutionTest.java": tests}
