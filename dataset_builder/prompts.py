@@ -119,7 +119,7 @@ HARNESS = {
     "csharp": (
         "The solution is saved as Solution.cs and your tests as SolutionTests.cs; both are compiled into one "
         "program with Mono's `mcs` (C# 7.2: no switch expressions, ranges, `using var`, records, local functions or "
-        "throw expressions), DEBUG and TRACE defined, System.Core, System.Numerics and Microsoft.CSharp "
+        "`case ... when` guards), DEBUG and TRACE defined, System.Core, System.Numerics and Microsoft.CSharp "
         "referenced, then run with `mono`; the executor's runner calls your `Main`. Both files get .NET's implicit "
         "usings (System, System.Collections.Generic, System.IO, System.Linq, System.Threading, "
         "System.Threading.Tasks) and yours the solution's `using` lines and namespaces. Write a top-level (no "
