@@ -310,7 +310,7 @@ def test_layouts():
     )
     assert set(plan.files) == {"Stack.java", "MyTest.java", "_OssRunner.java"}
     assert "package" not in plan.files["Stack.java"]
-    assert plan.run[-6:] == ["-ea", "-Djava.security.manager=_OssRunner$Guard", "-cp", ".", "_OssRunner", "MyTest"]
+    assert plan.run[-6:] == ["-ea", "-cp", ".", "_OssRunner", "MyTest", "MyTest.java"]
     assert "-Xmx1024m" in plan.run and plan.reports
     files = java.plan("class X {}", "no main here", LIMITS).files.keys()
     assert files == {"Solution.java", "SolutionTest.java", "_OssRunner.java"}

@@ -77,14 +77,14 @@ def test_java_exits_and_hooks_of_a_wrong_solution_do_not_pass(executor):
         (java_adder(JAVA_HOOK_HALT, right=False), JAVA_EXIT_TESTS),
         (java_adder(JAVA_HANDLER_EXIT, right=False), JAVA_TESTS),
         (java_adder("    static { new Thread(() -> System.exit(0)).start(); }", right=False), JAVA_TESTS),
-        (java_adder("    static { System.setSecurityManager(null); }", right=False), JAVA_TESTS),
+        (java_adder("    static { _OssRunner.exit(0); }", right=False), JAVA_TESTS),  # the tests' exit, called by it
     ]
     results = run_all(executor, "java", rows)
     expected = ["tests_incomplete", "tests_incomplete", "fail", "fail", "fail"]
     assert statuses(results)[:5] == expected, [r.output for r in results]
     assert results[5].status in ("fail", "tests_incomplete")  # the exit races the failed check: never a pass
-    assert results[6].status != "pass" and "the executor's runner keeps its security manager" in results[6].output
-    assert "System.exit(0)" in results[0].detail and "Adder" in results[0].detail
+    assert results[6].status == "tests_incomplete" and "called the runner's exit" in results[6].detail
+    assert "before the tests returned" in results[0].detail
     assert "AssertionError: add(2, 3) != 5" in results[2].output
 
 
@@ -94,14 +94,15 @@ def test_java_honest_hooks_handlers_and_exits_pass(executor):
         (java_adder(JAVA_HONEST_HOOK), JAVA_TESTS),
         (java_adder(JAVA_HONEST_HANDLER), JAVA_TESTS),
         (java_adder(), JAVA_EXIT_TESTS),  # System.exit(0) by the tests themselves at the end
+        (java_adder(), JAVA_EXIT_TESTS.replace("System.exit(0)", "java.lang.System.exit(0)")),
         (java_adder(right=False), JAVA_EXIT_TESTS),
         (java_adder(right=False), JAVA_TESTS.replace("AssertionError", "RuntimeException")),
         (java_adder(right=False), JAVA_TESTS.replace("SolutionTest", "CheckAdder")),
     ]
     results = run_all(executor, "java", rows)
-    assert statuses(results) == ["pass", "pass", "pass", "fail", "fail", "fail"], [r.output for r in results]
+    assert statuses(results) == ["pass", "pass", "pass", "pass", "fail", "fail", "fail"], [r.output for r in results]
     assert "bye" not in results[0].output  # the runner leaves without running exit hooks
-    assert 'Exception in thread "main" java.lang.RuntimeException: add(2, 3) != 5' in results[4].output
+    assert 'Exception in thread "main" java.lang.RuntimeException: add(2, 3) != 5' in results[5].output
 
 
 HUMANEVAL_X_SOLUTION = """import java.util.*;
