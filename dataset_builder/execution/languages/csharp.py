@@ -45,6 +45,21 @@ IMPLICIT_USINGS = {
 }  # fmt: skip
 
 
+# Debug's and Trace's one listener is the runner's, which throws (Mono's default one prints nothing and goes on)
+TRACE_CONFIG = f"""<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <system.diagnostics>
+    <trace>
+      <listeners>
+        <clear/>
+        <add name="oss" type="{RUNNER}+Throwing, test"/>
+      </listeners>
+    </trace>
+  </system.diagnostics>
+</configuration>
+"""
+
+
 def find() -> dict[str, str] | None:
     mcs, mono = binaries.which("mcs"), binaries.which("mono")
     return {"mcs": str(mcs), "mono": str(mono)} if mcs and mono else None
@@ -99,6 +114,7 @@ def plan(tc: dict[str, str], solution: str, tests: str, limits, compile_limits) 
         "Solution.cs": with_usings(solution, implicit),
         "SolutionTests.cs": with_usings(tests, [*implicit, *usings(solution), *namespaces]),
         f"{RUNNER}.cs": runner_source(f"{RUNNER}.cs"),
+        "test.exe.config": TRACE_CONFIG,  # read by Mono only when an assertion fails
     }
     compile_argv = [
         tc["mcs"],
@@ -107,7 +123,7 @@ def plan(tc: dict[str, str], solution: str, tests: str, limits, compile_limits) 
         "-langversion:latest",  # 7.2, the newest mcs knows (its default is 7.0)
         "-define:DEBUG;TRACE",  # Debug.Assert and Trace.Assert are compiled in (the runner makes them fail)
         *[f"-r:{reference}" for reference in REFERENCES],
-        *sorted(files),
+        *sorted(name for name in files if name.endswith(".cs")),
     ]
     # Mono's GC otherwise grows until RLIMIT_DATA makes it abort without a managed OutOfMemoryException
     env = {"MONO_GC_PARAMS": f"max-heap-size={max(16, mb(limits.memory_bytes) // 2)}m"}

@@ -4,12 +4,15 @@
 // First thing in Main (only the runner's own static constructor, which does nothing, and the runtime's run
 // before it: a row's static constructors run when the tests first touch its types), it reads the run's token from
 // the inherited pipe OSS_VERDICT_IN with libc's read and closes it, subscribes to ProcessExit (first, so before any
-// handler of the row) and makes Debug.Assert and Trace.Assert fail: the program is compiled with DEBUG and TRACE
-// and the trace listeners are replaced by one that throws. Then it calls the tests' Main by reflection and, once it
+// handler of the row). Debug.Assert and Trace.Assert fail: the program is compiled with DEBUG and TRACE and its
+// only trace listener is the runner's, which throws. Then it calls the tests' Main by reflection and, once it
 // returned (a Task awaited, an int 0) with no assertion failed, writes `done TOKEN -1` (plain C# tests are not
 // countable) and leaves with libc's _exit(0): no ProcessExit handler or finalizer of the row runs. An exception out
 // of the tests is caught here (an UnhandledException handler never sees it), printed as Mono would
 // (`Unhandled Exception:` and the exception) and the runner leaves with status 1.
+//
+// The throwing listener is named in test.exe.config (written with the program), so the runtime reads its
+// configuration only when an assertion fails, not on every run.
 //
 // Environment.Exit called by row code runs the ProcessExit handlers on the calling thread, the runner's first: it
 // looks at the caller (inlining is off, so the frame above Environment.Exit is the method that called it). The
@@ -40,7 +43,6 @@ public static class _OssRunner
     private static string token;
     private static int output = -1;
     private static Type tests;
-    private static Throwing listener;
     private static readonly object Lock = new object();
 
     public static void Main(string[] args)
@@ -54,9 +56,6 @@ public static class _OssRunner
         SysClose(input);
         token = Encoding.ASCII.GetString(buffer, 0, (int) Math.Max(0, length)).Trim();
         AppDomain.CurrentDomain.ProcessExit += Exiting;
-        listener = new Throwing();
-        Trace.Listeners.Clear(); // Debug's and Trace's listeners are one collection
-        Trace.Listeners.Add(listener);
 
         Say("phase loading");
         string name = args.Length > 0 ? args[0] : "";
@@ -92,13 +91,13 @@ public static class _OssRunner
         {
             Uncaught(e);
         }
-        if (listener.Failures > 0)
+        if (Throwing.Failures > 0)
         {
-            Console.Error.WriteLine("[runner] Assertion failed: " + listener.Failures + " Debug/Trace.Assert check(s) "
+            Console.Error.WriteLine("[runner] Assertion failed: " + Throwing.Failures + " Debug/Trace.Assert check(s) "
                                     + "failed and the exception was caught");
             Leave(1);
         }
-        if (!Trace.Listeners.Contains(listener))
+        if (ListenerRemoved())
         {
             Console.Error.WriteLine("[runner] the trace listener that makes Debug.Assert fail was removed");
             Leave(1, "incomplete " + token + " the trace listener that makes Debug.Assert fail was removed");
@@ -109,6 +108,32 @@ public static class _OssRunner
             Leave((int) returned & 0xFF);
         }
         Leave(0, "done " + token + " -1");
+    }
+
+    /// <summary>Whether the row's code took the throwing listener out of Debug's and Trace's listeners. Reading
+    /// Trace.Listeners loads the configuration (about 0.4 s), so the runner looks at the collection only when the
+    /// row already made it.</summary>
+    private static bool ListenerRemoved()
+    {
+        Type trace = typeof(Trace).Assembly.GetType("System.Diagnostics.TraceInternal");
+        FieldInfo field = trace == null
+            ? null
+            : trace.GetField("listeners", BindingFlags.NonPublic | BindingFlags.Static);
+        TraceListenerCollection listeners = field == null
+            ? Trace.Listeners
+            : (TraceListenerCollection) field.GetValue(null);
+        if (listeners == null)
+        {
+            return false; // never made: every Debug.Assert held (a failed one makes them, with the listener)
+        }
+        foreach (TraceListener one in listeners)
+        {
+            if (one is Throwing)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void Say(string line)
@@ -195,9 +220,9 @@ public static class _OssRunner
 
     /// <summary>Debug.Assert and Trace.Assert fail by throwing (and are counted, in case the exception is
     /// caught); what Debug.Write and Trace.Write print goes to standard error.</summary>
-    private sealed class Throwing : TraceListener
+    public sealed class Throwing : TraceListener
     {
-        public int Failures;
+        public static int Failures;
 
         public override void Fail(string message, string detail)
         {
