@@ -61,7 +61,7 @@ def carry_imports(solution: str, tests: str) -> str:
             continue
         have.add(line)
         carried.append(line)
-    return "".join(f"{line}\n" for line in carried) + tests
+    return "".join(f"{line} " for line in carried) + tests  # on the first line: the tests keep their line numbers
 
 
 def plan(tc: dict[str, str], solution: str, tests: str, limits, compile_limits) -> Plan:
