@@ -292,6 +292,8 @@ def test_csharp_usings_are_added_once_and_keep_line_numbers():
     out = csharp.with_usings(tests, ["using System;", "using L = System.Collections.Generic.List<int>;", "using X;"])
     assert out.splitlines() == ["using X;", "#line 1", *tests.splitlines()]
     assert csharp.with_usings("extern alias A;\nclass T {}", ["using X;"]) == "extern alias A;\nclass T {}"
+    inner = "using System;\nnamespace A {\n    using B;\n    class C {}\n}\n"  # B may be A.B: not carried
+    assert csharp.usings(inner, top_level=True) == ["using System;"] and len(csharp.usings(inner)) == 2
     assert "using System.Threading.Tasks;" not in csharp.implicit_usings("namespace N { class Task {} }")
     assert "using System.Threading;" not in csharp.implicit_usings("using System.Timers;\nclass T {}")
     assert csharp.tests_entry("namespace A.B {\nstatic class T { static async Task<int> Main() {} } }") == "A.B.T"

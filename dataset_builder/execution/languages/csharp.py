@@ -19,6 +19,11 @@ _CS_NAMESPACE = re.compile(r"^\s*namespace\s+([\w.]+)", re.MULTILINE)
 _USING = re.compile(
     r"^[ \t]*using\s+(?:static\s+)?(?:(\w+)\s*=\s*)?([\w.]+(?:<[\w.<>, ]*>)?)\s*;[ \t]*$", re.MULTILINE
 )
+_FIRST_DECLARATION = re.compile(
+    r"^\s*(?:namespace|(?:\[[^\]\n]*\]\s*)*(?:(?:public|internal|static|sealed|abstract|"
+    r"partial)\s+)*(?:class|struct|interface|enum|delegate)\b)",
+    re.MULTILINE,
+)
 _EXTERN_ALIAS = re.compile(r"^\s*extern\s+alias\b", re.MULTILINE)
 _DECLARED = re.compile(r"\b(?:class|struct|interface|enum|record|delegate\s+[\w.<>\[\], ]+?)\s+(\w+)")
 # what mono-mcs installs (System.Net.Http is another package, and the sandbox has no network: its implicit using is
@@ -65,8 +70,12 @@ def find() -> dict[str, str] | None:
     return {"mcs": str(mcs), "mono": str(mono)} if mcs and mono else None
 
 
-def usings(source: str) -> list[str]:
-    """The `using` directives of a file, as written (`using (...)` statements are not directives)."""
+def usings(source: str, top_level: bool = False) -> list[str]:
+    """The `using` directives of a file, as written (`using (...)` statements are not directives); with `top_level`
+    only those before its first namespace or type (one inside a namespace may name a namespace relative to it)."""
+    if top_level:
+        first = _FIRST_DECLARATION.search(source)
+        source = source[: first.start()] if first else source
     return [m.group(0).strip() for m in _USING.finditer(source)]
 
 
@@ -112,7 +121,7 @@ def plan(tc: dict[str, str], solution: str, tests: str, limits, compile_limits) 
     namespaces = [f"using {m.group(1)};" for m in _CS_NAMESPACE.finditer(solution)]
     files = {
         "Solution.cs": with_usings(solution, implicit),
-        "SolutionTests.cs": with_usings(tests, [*implicit, *usings(solution), *namespaces]),
+        "SolutionTests.cs": with_usings(tests, [*implicit, *usings(solution, top_level=True), *namespaces]),
         f"{RUNNER}.cs": runner_source(f"{RUNNER}.cs"),
         "test.exe.config": TRACE_CONFIG,  # read by Mono only when an assertion fails
     }
