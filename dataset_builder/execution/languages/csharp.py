@@ -24,6 +24,7 @@ _FIRST_DECLARATION = re.compile(
     r"partial)\s+)*(?:class|struct|interface|enum|delegate)\b)",
     re.MULTILINE,
 )
+_OUTER_NAMESPACE = re.compile(r"^namespace\s+([\w.]+)", re.MULTILINE)
 _EXTERN_ALIAS = re.compile(r"^\s*extern\s+alias\b", re.MULTILINE)
 _DECLARED = re.compile(r"\b(?:class|struct|interface|enum|record|delegate\s+[\w.<>\[\], ]+?)\s+(\w+)")
 # what mono-mcs installs (System.Net.Http is another package, and the sandbox has no network: its implicit using is
@@ -118,7 +119,8 @@ def tests_entry(tests: str) -> str:
 
 def plan(tc: dict[str, str], solution: str, tests: str, limits, compile_limits) -> Plan:
     implicit = implicit_usings(solution, tests)
-    namespaces = [f"using {m.group(1)};" for m in _CS_NAMESPACE.finditer(solution)]
+    # the solution's outer namespaces (at the start of a line: a nested one is indented and relative to its parent)
+    namespaces = [f"using {m.group(1)};" for m in _OUTER_NAMESPACE.finditer(solution)]
     files = {
         "Solution.cs": with_usings(solution, implicit),
         "SolutionTests.cs": with_usings(tests, [*implicit, *usings(solution, top_level=True), *namespaces]),
