@@ -96,11 +96,13 @@ HARNESS = {
     ),
     "java": (
         "The solution is saved as <its public class>.java and your tests as SolutionTest.java in the same folder, "
-        "both in the default package (`package` lines are removed), compiled with `javac *.java` and run with "
-        "`java -ea SolutionTest`. Write `public class SolutionTest` with `public static void main(String[] args)` "
-        "that uses the solution's classes directly (no import needed for them) and throws an exception (for "
-        "example `throw new AssertionError(...)`; `assert` works too, assertions are enabled) when a check fails. "
-        "No JUnit."
+        "both in the default package (`package` lines are removed); the solution's `import` lines are added to your "
+        "file. Both are compiled with `javac *.java`, then the executor's runner calls `SolutionTest.main` with "
+        "assertions enabled (as `java -ea SolutionTest` would). Write `public class SolutionTest` with `public "
+        "static void main(String[] args)` that uses the solution's classes directly (no import needed for them) and "
+        "throws an exception (for example `throw new AssertionError(...)`; `assert` works too) when a check fails. "
+        "The tests pass when main returns (or itself calls `System.exit(0)`); an exit from the solution's code is "
+        "not a pass. No JUnit."
     ),
     "typescript": (
         "Your tests are appended to the solution in one file, main.ts, compiled with `tsc` (a type error fails the "
@@ -116,10 +118,15 @@ HARNESS = {
     ),
     "csharp": (
         "The solution is saved as Solution.cs and your tests as SolutionTests.cs; both are compiled into one "
-        "program with Mono's `mcs` (C# 7) whose entry point is your class, then run with `mono`. Write a top-level "
-        "(no namespace) `public static class SolutionTests` with `public static void Main()`; add `using` lines for "
-        'the solution\'s namespaces and the System namespaces you use. Throw `new Exception("...")` when a check '
-        "fails (not Debug.Assert, which does nothing here). No NUnit or xUnit."
+        "program with Mono's `mcs` (C# 7.2: no switch expressions, ranges, `using var`, records, local functions or "
+        "`case ... when` guards), DEBUG and TRACE defined, System.Core, System.Numerics and Microsoft.CSharp "
+        "referenced, then run with `mono`; the executor's runner calls your `Main`. Both files get .NET's implicit "
+        "usings (System, System.Collections.Generic, System.IO, System.Linq, System.Threading, "
+        "System.Threading.Tasks) and yours the solution's `using` lines and namespaces. Write a top-level (no "
+        "namespace) `public static class SolutionTests` with `public static void Main()`. Throw `new "
+        'Exception("...")` when a check fails (a failed `Debug.Assert` or `Trace.Assert` fails the run too). The '
+        "tests pass when Main returns (or itself calls `Environment.Exit(0)`); an exit from the solution's code is "
+        "not a pass. No NUnit or xUnit."
     ),
     "rust": (
         "Your tests are appended to the solution in one file, main.rs, in which the solution's `fn main` is "

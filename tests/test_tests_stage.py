@@ -27,7 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 HARNESS_MUST_SAY = {
     "python": ["solution.py", "test_solution.py", "from solution import *", "assert", "unittest.main()"],
     "cpp": ["solution.cpp", "test.cpp", "main.cpp", "#include", "int main()", "<cassert>", "renamed"],
-    "java": ["SolutionTest.java", "public class SolutionTest", "java -ea SolutionTest", "`package` lines are removed"],
+    "java": [
+        "SolutionTest.java",
+        "public class SolutionTest",
+        "java -ea SolutionTest",
+        "`package` lines are removed",
+        "`import` lines are added",
+        "System.exit(0)",
+    ],
     "typescript": ["main.ts", "node main.js", "do not import the solution", "node:assert", "Throw"],
     "shell": ["solution.sh", "test.sh", "bash test.sh", "source ./solution.sh", "bash ./solution.sh ARGS", "non-zero"],
     "csharp": [
@@ -35,7 +42,11 @@ HARNESS_MUST_SAY = {
         "SolutionTests.cs",
         "(no namespace) `public static class SolutionTests`",
         "public static void Main()",
-        "not Debug.Assert",
+        "C# 7.2",
+        "DEBUG and TRACE",
+        "System.Numerics",
+        "implicit usings",
+        "`Debug.Assert`",
     ],
     "rust": ["main.rs", "`fn main` is renamed", "fn main()", "assert!", "assert_eq!"],
     "php": ["solution.php", "test.php", "<?php", "do not require or include solution.php", "exit(1)"],

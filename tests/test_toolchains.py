@@ -308,9 +308,12 @@ def test_layouts():
         "class Helper {}\nclass MyTest { static void main(String[] a) {} }",
         LIMITS,
     )
-    assert set(plan.files) == {"Stack.java", "MyTest.java"} and "package" not in plan.files["Stack.java"]
-    assert plan.run[-4:] == ["-ea", "-cp", ".", "MyTest"] and "-Xmx1024m" in plan.run
-    assert java.plan("class X {}", "no main here", LIMITS).files.keys() == {"Solution.java", "SolutionTest.java"}
+    assert set(plan.files) == {"Stack.java", "MyTest.java", "_OssRunner.java"}
+    assert "package" not in plan.files["Stack.java"]
+    assert plan.run[-6:] == ["-ea", "-cp", ".", "_OssRunner", "MyTest", "MyTest.java"]
+    assert "-Xmx1024m" in plan.run and plan.reports
+    files = java.plan("class X {}", "no main here", LIMITS).files.keys()
+    assert files == {"Solution.java", "SolutionTest.java", "_OssRunner.java"}
 
     rust = toolchains.Toolchain("rust", {"rustc": "rustc"}, "rustc", [])
     plan = rust.plan("use std::io;\nfn main() {}\n", "use std::io;\nfn main() { }\n", LIMITS)
@@ -324,7 +327,8 @@ def test_layouts():
 
     csharp = toolchains.Toolchain("csharp", {"mcs": "mcs", "mono": "mono"}, "mcs", [])
     plan = csharp.plan("class S {}", "namespace T.U {\nclass Runner { static int Main() { return 0; } }\n}", LIMITS)
-    assert "-main:T.U.Runner" in plan.compile and plan.run == ["mono", "test.exe"]
+    assert "-main:_OssRunner" in plan.compile and "-define:DEBUG;TRACE" in plan.compile and plan.reports
+    assert plan.run == ["mono", "-O=-inline", "test.exe", "T.U.Runner"]
 
 
 def test_classification_by_output():

@@ -53,6 +53,11 @@ class Channel:
         os.close(token_out)
         self._report_in, self._report_out = os.pipe()
         os.set_blocking(self._report_in, False)
+        # A pipe is its maker's with mode 600: the run's unprivileged uid could use the inherited descriptors but not
+        # open them again by /proc/self/fd/N (runtimes without raw descriptors, e.g. Java). Reading the token needs
+        # the descriptor (only the run has it: /proc/PID/fd is closed to other uids), so this opens nothing wider.
+        os.fchmod(self._token_in, 0o604)
+        os.fchmod(self._report_out, 0o602)
 
     @property
     def env(self) -> dict[str, str]:
