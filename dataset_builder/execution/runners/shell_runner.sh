@@ -116,7 +116,7 @@ __oss_shadowing() {
         fi
     done
     for name in $(builtin enable -n); do
-        [[ $name == -n ]] || builtin printf 'disabled %s; ' "$name"
+        [[ $name == -n || $name == enable ]] || builtin printf 'disabled %s; ' "$name"
     done
     if builtin shopt -q expand_aliases; then
         builtin printf 'aliases on; '
@@ -154,6 +154,9 @@ __oss_tests() {
 
 __oss_finish() {
     __oss_stage=finishing
+    POSIXLY_CORRECT=y  # `set` and `unset` below are the shell's (the tests' own options no longer apply)
+    set +o errexit +o nounset +o pipefail
+    unset POSIXLY_CORRECT
     local shadowed
     shadowed=$(__oss_shadowing)
     if [[ -n $shadowed ]]; then
