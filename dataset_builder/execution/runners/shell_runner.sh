@@ -74,6 +74,7 @@ __oss_restore() {
         __oss_refuse "the solution made POSIXLY_CORRECT read-only: the runner cannot restore the shell"
         return 1
     fi
+    set +o errexit +o nounset
     trap - EXIT ERR RETURN DEBUG
     unset -f -- "${__oss_builtins[@]}" "${__oss_keywords[@]}" 2>/dev/null
     builtin enable -- "${__oss_builtins[@]}"
