@@ -230,6 +230,10 @@ TS_ROWS = {
     "right, async": (TS_GOOD, TS_ASYNC),
     "right, tests ending in process.exit(0)": (TS_GOOD, TS_TESTS + "process.exit(0);\n"),
     "right, JavaScript style": ("function add(a, b) {\n    return a + b\n}\n", "console.assert(add(2, 3) === 5)\n"),
+    "right, a library function Node 20 has": (
+        TS_GOOD + "export const dashes = (s: string): string => s.replaceAll(' ', '-');\n",
+        "console.assert(dashes('a b c') === 'a-b-c' && [1, 2].at(-1) === 2);\n",
+    ),
 }
 TS_EXPECTED = {name: BAD for name in list(TS_ROWS)[:8]} | {name: GOOD for name in list(TS_ROWS)[8:]}
 

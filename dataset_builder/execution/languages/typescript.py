@@ -62,7 +62,8 @@ def plan(tc: dict[str, str], solution: str, tests: str, limits, compile_limits, 
     else:
         tsc += [COMPILER, tc["tsc"]]
         files[COMPILER] = runner_source("typescript_compile.js")
-    tsc += ["--module", "commonjs", "--target", "es2020", "--esModuleInterop", "--skipLibCheck"]
+    # the library of what Node 20 runs (es2022: String.replaceAll, Array.at, Object.hasOwn), DOM's as tsc's default
+    tsc += ["--module", "commonjs", "--target", "es2020", "--lib", "es2022,dom", "--esModuleInterop", "--skipLibCheck"]
     if "types" in tc:
         tsc += ["--typeRoots", tc["types"], "--types", "node"]
     run = [node, f"--max-old-space-size={max(16, mb(limits.memory_bytes) // 2)}", RUNNER]
