@@ -67,8 +67,7 @@ SH_BAD = "add() {\n    echo $(( $1 - $2 ))\n}\n"
 SH_TESTS = 'source ./solution.sh\n[ "$(add 2 3)" = 5 ] || { echo "add 2 3 failed"; exit 1; }\necho ok\n'
 SH_PROGRAM_TESTS = '[ "$(bash ./solution.sh 2 3)" = 5 ] || { echo "wrong sum"; exit 1; }\n'
 
-SH_ROWS = {
-    # forged passes: wrong solutions that must not pass
+SH_FORGED = {  # wrong solutions that must not pass
     "exit 0 at the end of the solution": (SH_BAD + "exit 0\n", SH_TESTS),
     "trap 'exit 0' EXIT": (SH_BAD + "trap 'exit 0' EXIT\n", SH_TESTS),
     "an exit function": (SH_BAD + "exit() { :; }\n", SH_TESTS),
@@ -92,7 +91,13 @@ SH_ROWS = {
     "cd elsewhere": (SH_BAD + "cd /\n", SH_TESTS),
     "a wrong program": ("echo $(( $1 - $2 ))\n", SH_PROGRAM_TESTS),
     "wrong, tests ending in exit 0": (SH_BAD, SH_TESTS + "exit 0\n"),
-    # honest rows that must pass
+    "the runner's functions called or replaced": (
+        SH_BAD + "__oss_restore() { :; }\n__oss_finish\n",
+        SH_TESTS,
+    ),
+    "the runner's finish called during the tests": ("add() { __oss_finish; }\n", SH_TESTS),
+}
+SH_HONEST = {  # right solutions in idiomatic forms that must pass
     "plain": (SH_GOOD, SH_TESTS),
     "no source line": (SH_GOOD, '[ "$(add 2 3)" = 5 ] || exit 1\n'),
     "source with a path": (
@@ -118,7 +123,8 @@ SH_ROWS = {
         ),
     ),
 }
-SH_EXPECTED = {name: BAD for name in list(SH_ROWS)[:14]} | {name: GOOD for name in list(SH_ROWS)[14:]}
+SH_ROWS = SH_FORGED | SH_HONEST
+SH_EXPECTED = dict.fromkeys(SH_FORGED, BAD) | dict.fromkeys(SH_HONEST, GOOD)
 
 
 def test_shell_forged_passes_fail_and_honest_rows_pass(build):
@@ -129,7 +135,8 @@ def test_shell_forged_passes_fail_and_honest_rows_pass(build):
         "the solution called exit 0 during the tests"
         in results["exit 0 from a solution function during the tests"].detail
     )
-    assert "cannot restore" in results["a read-only exit function"].detail
+    assert "exit: readonly function" in results["a read-only exit function"].output  # the runner's own exit
+    assert "not by the runner" in results["the runner's finish called during the tests"].detail
 
 
 def test_shell_layout():
@@ -148,7 +155,7 @@ PHP_GOOD = "<?php\nfunction add($a, $b) {\n    return $a + $b;\n}\n"
 PHP_BAD = "<?php\nfunction add($a, $b) {\n    return $a - $b;\n}\n"
 PHP_TESTS = "<?php\nrequire_once 'solution.php';\nassert(add(2, 3) === 5);\necho \"ok\\n\";\n"
 
-PHP_ROWS = {
+PHP_FORGED = {  # wrong solutions that must not pass
     "exit(0) at load": (PHP_BAD + "exit(0);\n", PHP_TESTS),
     "an exception handler exiting 0": (PHP_BAD + "set_exception_handler(function ($e) { exit(0); });\n", PHP_TESTS),
     "a shutdown function exiting 0": (PHP_BAD + "register_shutdown_function(function () { exit(0); });\n", PHP_TESTS),
@@ -166,6 +173,13 @@ PHP_ROWS = {
     ),
     "wrong, tests ending in exit(0)": (PHP_BAD, PHP_TESTS + "exit(0);\n"),
     "a wrong solution, tests that throw": (PHP_BAD, "<?php\nif (add(2, 3) !== 5) { throw new Exception('add'); }\n"),
+    "the runner's end called at load": (PHP_BAD + "OssRunner::end();\n", PHP_TESTS),
+    "the runner's exit for the tests called by the solution": (
+        "<?php\nfunction add($a, $b) { \\OssRunner::testsExit(0); }\n",
+        PHP_TESTS,
+    ),
+}
+PHP_HONEST = {  # right solutions in idiomatic forms that must pass
     "right": (PHP_GOOD, PHP_TESTS),
     "right, tests ending in exit(0)": (PHP_GOOD, PHP_TESTS + "exit(0);\necho 'never reached';\nexit(1);\n"),
     "right, tests ending in die with a message": (
@@ -183,7 +197,8 @@ PHP_ROWS = {
         ),
     ),
 }
-PHP_EXPECTED = {name: BAD for name in list(PHP_ROWS)[:11]} | {name: GOOD for name in list(PHP_ROWS)[11:]}
+PHP_ROWS = PHP_FORGED | PHP_HONEST
+PHP_EXPECTED = dict.fromkeys(PHP_FORGED, BAD) | dict.fromkeys(PHP_HONEST, GOOD)
 
 
 def test_php_forged_passes_fail_and_honest_rows_pass(build):
@@ -210,7 +225,7 @@ TS_ASYNC = (
 )
 TS_CONSOLE_ASSERT = "console.assert(add(2, 3) === 5, 'add(2, 3)');\nconsole.assert(add(-1, 1) === 0);\n"
 
-TS_ROWS = {
+TS_FORGED = {  # wrong solutions that must not pass
     "process.exit(0) at load": (TS_BAD + "process.exit(0);\n", TS_TESTS),
     "an uncaughtException listener swallowing": (TS_BAD + "process.on('uncaughtException', () => {});\n", TS_ASYNC),
     "an uncaughtException listener exiting 0": (
@@ -225,6 +240,12 @@ TS_ROWS = {
         TS_TESTS,
     ),
     "wrong, tests that set process.exitCode": (TS_BAD, "if (add(2, 3) !== 5) { process.exitCode = 1; }\n"),
+    "wrong, an exit listener of the tests sets the status": (
+        TS_BAD,
+        "let failed = add(2, 3) !== 5;\nprocess.on('exit', () => { if (failed) process.exitCode = 1; });\n",
+    ),
+}
+TS_HONEST = {  # right solutions in idiomatic forms that must pass
     "right": (TS_GOOD, TS_TESTS),
     "right, console.assert": (TS_GOOD, TS_CONSOLE_ASSERT),
     "right, async": (TS_GOOD, TS_ASYNC),
@@ -235,7 +256,8 @@ TS_ROWS = {
         "console.assert(dashes('a b c') === 'a-b-c' && [1, 2].at(-1) === 2);\n",
     ),
 }
-TS_EXPECTED = {name: BAD for name in list(TS_ROWS)[:8]} | {name: GOOD for name in list(TS_ROWS)[8:]}
+TS_ROWS = TS_FORGED | TS_HONEST
+TS_EXPECTED = dict.fromkeys(TS_FORGED, BAD) | dict.fromkeys(TS_HONEST, GOOD)
 
 
 def test_typescript_forged_passes_fail_and_honest_rows_pass(build):

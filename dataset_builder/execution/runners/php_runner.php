@@ -106,9 +106,19 @@ final class OssRunner
         return $code;
     }
 
+    /** Whether the caller of the runner's method that calls this is the tests' text (run by the runner's eval). */
+    private static function calledFromTests(): bool
+    {
+        $frames = debug_backtrace(DEBUG_BACKTRACE_IGNORE_ARGS, 2);  // [1]: where the method was called
+        return str_starts_with($frames[1]['file'] ?? '', __FILE__ . '(');
+    }
+
     /** `exit`/`die` written in test.php: 0 (or a message) means the tests chose to end here. */
     public static function testsExit($status = 0): void
     {
+        if (!self::calledFromTests() || self::$phase !== 'testing') {
+            self::refuse('the runner\'s exit for the tests was called from outside test.php');
+        }
         if (is_string($status)) {
             echo $status;
             $status = 0;
@@ -127,14 +137,24 @@ final class OssRunner
         $kind = $e instanceof ParseError ? 'Parse error' : 'Fatal error';
         $text = preg_replace("#\\S*_oss_runner\\.php\\(\\d+\\) : eval\\(\\)'d code#", 'test.php', "$e");
         fwrite(STDERR, "PHP $kind:  Uncaught $text\n");
-        if (!$e instanceof ParseError && str_contains($e->getFile(), "eval()'d code")) {
+        if (!$e instanceof ParseError && str_starts_with($e->getFile(), __FILE__ . '(')) {
             fwrite(STDERR, "[runner] a check in test.php failed (it threw)\n");  // the harness asks for a throw
         }
         self::$status = 255;
         exit(255);
     }
 
-    public static function finish(): void
+    /** The tests returned: called once, from the runner's own top level. */
+    public static function end(): void
+    {
+        $frames = debug_backtrace(DEBUG_BACKTRACE_IGNORE_ARGS);
+        if (count($frames) !== 1 || ($frames[0]['file'] ?? '') !== __FILE__ || self::$phase !== 'testing') {
+            self::refuse('the runner\'s end was called from ' . ($frames[0]['file'] ?? '?') . ', not by the runner');
+        }
+        self::finish();
+    }
+
+    private static function finish(): void
     {
         if ($changed = self::changed()) {
             self::refuse('assertions were switched off during the tests: ' . implode(', ', array_keys($changed)));
@@ -172,4 +192,4 @@ try {
 } catch (Throwable $e) {
     OssRunner::thrown($e);
 }
-OssRunner::finish();
+OssRunner::end();

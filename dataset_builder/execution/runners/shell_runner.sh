@@ -10,8 +10,8 @@
 # returned with status 0 (or exited 0 from its own lines), and nothing turned builtins off meanwhile, does it write
 # `done TOKEN -1` (plain checks cannot be counted) and leave without running any exit trap.
 #
-# Everything is one function, parsed before any row code runs, so aliases and edits of this file made by the solution
-# do not reach it.
+# Everything is functions parsed before any row code runs, so aliases and edits of this file made by the solution do
+# not reach them, and they are read-only (with the runner's `exit`), so the solution cannot replace them.
 
 __oss_main() {
     local -r __oss_out=$OSS_VERDICT_OUT
@@ -22,8 +22,12 @@ __oss_main() {
     unset OSS_VERDICT_IN OSS_VERDICT_OUT __oss_line
     local -ra __oss_builtins=($(compgen -b)) __oss_keywords=($(compgen -k))
     local -r __oss_dir=$PWD __oss_path=$PATH
-    local __oss_stage=loading __oss_status=0 __oss_exit=
+    local __oss_stage=loading __oss_status=0
+    local -r __oss_exit=$(declare -f exit)
     exec {__oss_stdout}>&1 {__oss_stderr}>&2
+    # the solution cannot replace the runner's functions (or define its own `exit`)
+    readonly -f __oss_main __oss_say __oss_exited __oss_leave __oss_refuse __oss_restore __oss_shadowing exit \
+        __oss_tests __oss_finish
 
     __oss_say phase loading
     trap __oss_exited EXIT
@@ -76,7 +80,10 @@ __oss_restore() {
     fi
     set +o errexit +o nounset
     trap - EXIT ERR RETURN DEBUG
-    unset -f -- "${__oss_builtins[@]}" "${__oss_keywords[@]}" 2>/dev/null
+    local name
+    for name in "${__oss_builtins[@]}" "${__oss_keywords[@]}"; do
+        [[ $name == exit ]] || unset -f -- "$name" 2>/dev/null
+    done
     builtin enable -- "${__oss_builtins[@]}"
     builtin unalias -a
     builtin shopt -u expand_aliases extdebug
@@ -124,23 +131,25 @@ __oss_shadowing() {
     fi
 }
 
+exit() {
+    # `exit` in the row's code (read-only: the solution cannot define its own): from test.sh during the tests, 0 means
+    # the tests chose to end there and anything else is a failed check; from the solution's code, the tests never
+    # returned; in a subshell (`$(...)`, a pipeline), while loading or when the runner leaves, the shell's exit
+    local rc=${1-$?} from=${BASH_SOURCE[1]:-?}
+    if [[ $BASHPID != "$$" || $__oss_stage != testing ]]; then
+        builtin exit "$rc"
+    elif ((rc != 0)); then
+        __oss_leave "$rc"
+    elif [[ $from == ./test.sh ]]; then
+        __oss_finish
+    else
+        __oss_refuse "the solution called exit 0 during the tests (in ${from##*/}), before they returned"
+    fi
+}
+
 __oss_tests() {
     __oss_stage=restoring
     __oss_restore || __oss_leave 1
-    # the tests' `exit` (the solution's own was removed with the other shadowed builtins)
-    exit() {
-        local rc=${1-$?} from=${BASH_SOURCE[1]:-?}
-        if [[ $BASHPID != "$$" || $__oss_stage != testing ]]; then
-            builtin exit "$rc"  # a subshell (`$(...)`, a pipeline) or the runner leaving: the shell's exit
-        elif ((rc != 0)); then
-            __oss_leave "$rc"
-        elif [[ $from == ./test.sh ]]; then
-            __oss_finish  # the tests chose to end here
-        else
-            __oss_refuse "the solution called exit 0 during the tests (in ${from##*/}), before they returned"
-        fi
-    }
-    __oss_exit=$(builtin declare -f exit)
     __oss_stage=testing
     __oss_say phase testing
     trap __oss_exited EXIT
@@ -154,6 +163,9 @@ __oss_tests() {
 }
 
 __oss_finish() {
+    if [[ $__oss_stage != testing || ! ${FUNCNAME[1]} =~ ^(__oss_tests|exit|__oss_exited)$ ]]; then
+        __oss_refuse "the runner's finish was called from ${FUNCNAME[1]:-?} (${BASH_SOURCE[1]:-?}), not by the runner"
+    fi
     __oss_stage=finishing
     POSIXLY_CORRECT=y  # `set` and `unset` below are the shell's (the tests' own options no longer apply)
     set +o errexit +o nounset +o pipefail
