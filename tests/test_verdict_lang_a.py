@@ -240,6 +240,14 @@ TS_FORGED = {  # wrong solutions that must not pass
         TS_TESTS,
     ),
     "wrong, tests that set process.exitCode": (TS_BAD, "if (add(2, 3) !== 5) { process.exitCode = 1; }\n"),
+    "node:assert made a no-op": (
+        TS_BAD + "require('assert').strictEqual = () => {};\n",
+        TS_TESTS,
+    ),
+    "JSON.stringify faked": (
+        TS_BAD + "JSON.stringify = () => 'same';\n",
+        "if (JSON.stringify(add(2, 3)) !== JSON.stringify(5)) { throw new Error('add'); }\n",
+    ),
     "wrong, an exit listener of the tests sets the status": (
         TS_BAD,
         "let failed = add(2, 3) !== 5;\nprocess.on('exit', () => { if (failed) process.exitCode = 1; });\n",

@@ -3,8 +3,9 @@
 //
 // It reads the run's token and closes that pipe, then loads main.js. A `process.exit` while the solution's code loads
 // is noted and the run ends there (the tests share its file). The marker line, `__ossTestsStart()`, is where the
-// solution's top-level code has returned: the runner puts back `process.exit`, `console.assert` and its own
-// `uncaughtException`, `unhandledRejection` and `exit` listeners (dropping the solution's). During the tests:
+// solution's top-level code has returned: the runner puts back `process.exit`, `console.assert`, node:assert's
+// functions, `JSON.stringify`, `Object.is`, `util.isDeepStrictEqual` and its own `uncaughtException`,
+// `unhandledRejection` and `exit` listeners (dropping the solution's). During the tests:
 // - `process.exit(0)` written in the tests' lines means they chose to end there; another status is a failed check;
 //   an exit from the solution's lines means the tests never returned;
 // - a throw out of the tests' lines is a failed check, one out of the solution's a crash (runtime error);
@@ -36,6 +37,18 @@ const TYPE_ERRORS = path.join(__dirname, '_oss_type_errors.txt');
     fs.closeSync(tokenFd);
     const token = buffer.toString('utf8', 0, read).trim();
     const say = (...words) => writeSync(out, `${words.join(' ')}\n`);
+
+    // what the tests check with, as Node has it before the solution loads; put back at the marker
+    const assertModule = require('assert');
+    const checkers = [
+        [assertModule, { ...assertModule }],
+        [assertModule.strict, { ...assertModule.strict }],
+        [JSON, { stringify: JSON.stringify }],
+        [Object, { is: Object.is }],
+        [util, { isDeepStrictEqual: util.isDeepStrictEqual }],
+    ];
+    const checkersChanged = () =>
+        checkers.some(([owner, saved]) => Object.keys(saved).some((key) => owner[key] !== saved[key]));
 
     let phase = 'loading';
     let checks = 0;
@@ -81,6 +94,7 @@ const TYPE_ERRORS = path.join(__dirname, '_oss_type_errors.txt');
             if (listeners.length !== 1 || listeners[0] !== listener) meddled.push(`${event} listeners`);
         }
         if (process.hasUncaughtExceptionCaptureCallback()) meddled.push('an uncaught exception capture callback');
+        if (checkersChanged()) meddled.push('node:assert, JSON.stringify, Object.is or util.isDeepStrictEqual');
         if (meddled.length) incomplete(`the tests' failure handling was replaced during the tests: ${meddled.join(', ')}`);
         if (failedAsserts) fail(1, `${failedAsserts} console.assert check(s) failed`);
         const status = Number(process.exitCode || 0);
@@ -143,6 +157,7 @@ const TYPE_ERRORS = path.join(__dirname, '_oss_type_errors.txt');
     }
 
     function guard() {
+        for (const [owner, saved] of checkers) Object.assign(owner, saved);
         process.exit = exit;
         console.assert = consoleAssert;
         for (const [event, listener] of [
