@@ -145,6 +145,8 @@ def test_shell_layout():
     assert set(plan.files) == {"solution.sh", "test.sh", shell.RUNNER} and plan.reports
     assert plan.files["test.sh"].splitlines()[0] == "true" and plan.run == ["/bin/bash", shell.RUNNER, "source"]
     assert toolchains.SPECS["shell"].plan(tc, SH_GOOD, SH_PROGRAM_TESTS, LIMITS, LIMITS).run[-1] == "program"
+    named = '# checks solution.sh\n[ "$(add 2 3)" = 5 ] || exit 1\n'  # named, not run: its functions are needed
+    assert toolchains.SPECS["shell"].plan(tc, SH_GOOD, named, LIMITS, LIMITS).run[-1] == "source"
     for line in ("source ./solution.sh", ". solution.sh", 'source "${BASH_SOURCE%/*}/solution.sh"'):
         assert shell.without_source(f"{line} || exit 1\n") == "true || exit 1\n"
     assert shell.without_source("bash ./solution.sh 1 2\n") == "bash ./solution.sh 1 2\n"

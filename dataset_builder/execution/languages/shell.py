@@ -21,6 +21,10 @@ _SOURCE = re.compile(
 )
 
 
+# `bash ./solution.sh`, `sh solution.sh`, `./solution.sh`, `bash "$(dirname "$0")/solution.sh"`: run as a program
+_RUNS = re.compile(r"""\b(?:bash|sh)[ \t]+(?:"[^\n]*?|'[^'\n]*?|[^\s;&|]*?)solution\.sh|(?<![\w./-])\./solution\.sh""")
+
+
 def find() -> dict[str, str] | None:
     bash = binaries.which("bash")
     return {"bash": str(bash)} if bash else None
@@ -36,7 +40,7 @@ def plan(tc: dict[str, str], solution: str, tests: str, limits, compile_limits) 
     files = {"solution.sh": solution, "test.sh": neutral, RUNNER: runner_source("shell_runner.sh")}
     # tests that only run the solution as a program (`bash ./solution.sh ARGS`) do not get it sourced first: its
     # top-level code, run without arguments, would only print a usage message or fail
-    program = neutral == tests and "solution.sh" in tests
+    program = neutral == tests and _RUNS.search(tests) is not None
     return Plan(files, None, [tc["bash"], RUNNER, "program" if program else "source"], reports=True)
 
 
