@@ -40,7 +40,7 @@ def _help(text: str, *stages: str) -> dict:
 
 # Fields that joined a stage's fingerprint after run folders had been named: they count only when set, so a recipe
 # that leaves them at their default keeps its run folders.
-FINGERPRINTED_WHEN_SET = frozenset({"extension_languages"})
+FINGERPRINTED_WHEN_SET = frozenset({"extension_languages", "typescript_typecheck"})
 
 
 def fingerprint_fields(config: BuilderConfig, stage: str) -> dict:
@@ -299,6 +299,15 @@ class BuilderConfig:
     )
     exec_workers: int | None = field(
         default=None, metadata=_help("Rows compiled and run at once (default: one per CPU core).")
+    )
+    typescript_typecheck: str = field(
+        default="strict",
+        metadata=_help(
+            "TypeScript rows: strict (a tsc type error is a compile_error) or report (type errors are printed in "
+            "exec_output and the emitted JavaScript runs, as MBXP's and HumanEval-X's harnesses do; only a syntax "
+            "error stops the row).",
+            "execute",
+        ),
     )
     verify_keep: str = field(
         default="passed",

@@ -41,6 +41,11 @@ def validate(config: BuilderConfig) -> None:
         raise ConfigError(f"Unknown pipeline {config.pipeline!r}: use {', '.join(PIPELINES)}.")
     if config.sandbox not in {"bwrap", "none"}:
         raise ConfigError(f"Unknown sandbox {config.sandbox!r}: use bwrap (bubblewrap) or none (no isolation).")
+    if config.typescript_typecheck not in {"strict", "report"}:
+        raise ConfigError(
+            f"Unknown typescript_typecheck {config.typescript_typecheck!r}: use strict (type errors fail the row) or "
+            "report (type errors are printed and the JavaScript runs)."
+        )
     if config.verify_keep not in {"passed", "all"}:
         raise ConfigError(f"Unknown verify_keep {config.verify_keep!r}: use passed or all.")
     for name in ("exec_timeout", "exec_compile_timeout", "exec_memory_mb", "tests_max_tokens"):

@@ -105,16 +105,19 @@ HARNESS = {
         "not a pass. No JUnit."
     ),
     "typescript": (
-        "Your tests are appended to the solution in one file, main.ts, compiled with `tsc` (a type error fails the "
-        "run; Node's types are available) and run with `node main.js`. The solution's functions, classes and "
-        "variables are already in scope: do not import the solution or redeclare its names. Throw an Error when a "
-        'check fails, or use `import { strict as assert } from "node:assert";`.'
+        "Your tests are appended to the solution in one file, main.ts, compiled with `tsc` (write type-correct code; "
+        "Node's types are available) and run with Node as `node main.js` would. The solution's functions, classes "
+        "and variables are already in scope: do not import the solution or redeclare its names. Throw an Error when "
+        'a check fails, or use `import { strict as assert } from "node:assert";` (a failed `console.assert` fails '
+        "the run too). Promises are awaited: a rejected one fails the run. The tests pass when they reach their end "
+        "(or call `process.exit(0)`) with every check held."
     ),
     "shell": (
-        "The solution is saved as solution.sh and your tests as test.sh in the same folder; they run with `bash "
-        "test.sh`. Use the solution with `source ./solution.sh` (its functions and variables become available) or "
-        "run it as `bash ./solution.sh ARGS` and check its output and exit status. Exit with a non-zero status "
-        "(`exit 1` after a message) when a check fails, 0 when every check passes."
+        "The solution is saved as solution.sh and your tests as test.sh in the same folder; they run as `bash "
+        "test.sh` would, after the solution was sourced for you: its functions and variables are already defined "
+        "(a `source ./solution.sh` line is skipped). Call its functions directly, or run it as `bash ./solution.sh "
+        "ARGS` and check its output and exit status. Exit with a non-zero status (`exit 1` after a message) when a "
+        "check fails; the tests pass when they reach their end (or `exit 0`) with every check held."
     ),
     "csharp": (
         "The solution is saved as Solution.cs and your tests as SolutionTests.cs; both are compiled into one "
@@ -138,7 +141,8 @@ HARNESS = {
         "The solution is saved as solution.php and your tests as test.php; a runner loads solution.php and then "
         "test.php, with `php -d zend.assertions=1 -d assert.exception=1`, so the solution's functions and classes "
         "are already defined: do not require or include solution.php. Start with `<?php`; throw an exception (or "
-        "use `assert`, which throws here) or `exit(1)` when a check fails."
+        "use `assert`, which throws here) or `exit(1)` when a check fails; the tests pass when they reach their end "
+        "(or `exit(0)`) with every check held."
     ),
     "swift": (
         "Your tests are appended to the solution in one file, main.swift, compiled with `swiftc -o main "

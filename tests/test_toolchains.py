@@ -323,7 +323,7 @@ def test_layouts():
 
     php = toolchains.Toolchain("php", {"php": "php"}, "php", []).plan("function f() {}", "f();", LIMITS)
     assert php.files["solution.php"].startswith("<?php\n") and php.files["test.php"].startswith("<?php\n")
-    assert "require_once __DIR__ . '/solution.php';" in php.files["runner.php"]
+    assert "require __DIR__ . '/solution.php';" in php.files["_oss_runner.php"] and php.reports
 
     csharp = toolchains.Toolchain("csharp", {"mcs": "mcs", "mono": "mono"}, "mcs", [])
     plan = csharp.plan("class S {}", "namespace T.U {\nclass Runner { static int Main() { return 0; } }\n}", LIMITS)

@@ -87,6 +87,7 @@ class Executor:
         workers: int | None = None,
         build_dir: Path | None = None,
         output_tail: int = 2000,
+        options: dict[str, str] | None = None,
     ):
         self.sandbox = sandbox
         self.limits = limits
@@ -99,6 +100,7 @@ class Executor:
             self.build_dir.chmod(0o711)  # as root the sandbox enters it as another uid (the rows' folders are its)
         _check_reachable(self.build_dir)
         self.output_tail = output_tail
+        self.options = dict(options or {})  # recipe options for the languages' plans (`Toolchain.plan`)
         self._found: dict[str, Toolchain | None] = {}
 
     def toolchains(self, languages: Iterable[str]) -> dict[str, Toolchain | None]:
@@ -118,7 +120,7 @@ class Executor:
             return Result("no_toolchain", 0.0, f"{job.language}: toolchain not installed ({hint})", None)
 
         folder = self.build_dir / str(job.key)
-        plan = toolchain.plan(job.solution, job.tests, self.limits, self.compile_limits)
+        plan = toolchain.plan(job.solution, job.tests, self.limits, self.compile_limits, self.options)
         compile_seconds = 0.0
         if plan.compile is None:
             self._lay_out(folder, plan.files)

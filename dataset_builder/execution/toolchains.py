@@ -52,8 +52,13 @@ class Toolchain:
     def version(self) -> str:
         return binaries.version(self.version_label, self.version_argv)
 
-    def plan(self, solution: str, tests: str, limits, compile_limits=None) -> Plan:
-        return SPECS[self.language].plan(self.binaries, solution, tests, limits, compile_limits or limits)
+    def plan(self, solution: str, tests: str, limits, compile_limits=None, options=None) -> Plan:
+        """`options`: recipe options by name ({"typescript_typecheck": "report"}); a language gets those it names."""
+        spec = SPECS[self.language]
+        args = (self.binaries, solution, tests, limits, compile_limits or limits)
+        if not spec.options:
+            return spec.plan(*args)
+        return spec.plan(*args, options={k: v for k, v in (options or {}).items() if k in spec.options})
 
     def classify(self, returncode: int | None, sig: int | None, output: str) -> str:
         """The status of a finished run by its exit and output (timeouts and output caps are decided by the caller

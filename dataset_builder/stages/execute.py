@@ -55,6 +55,14 @@ def limits(config: BuilderConfig):
     return run, compile_
 
 
+def language_options(config: BuilderConfig) -> dict:
+    """The recipe fields the languages' plans take ({"typescript_typecheck": "strict"}): each language names its own
+    (`Language.options`), each a field of the recipe."""
+    from dataset_builder.execution.languages import SPECS
+
+    return {name: getattr(config, name) for spec in SPECS.values() for name in spec.options}
+
+
 def make_sandbox(config: BuilderConfig):
     """The recipe's sandbox, checked to run (a `SandboxError` names the fix); `none` only with a warning."""
     from dataset_builder.execution.sandbox import SANDBOXES
@@ -108,7 +116,14 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     _, solution_column = text_columns(rows.column_names)
     sandbox = make_sandbox(config)
     run_limits, compile_limits = limits(config)
-    executor = Executor(sandbox, run_limits, compile_limits, workers=config.exec_workers, build_dir=build_dir(run_dir))
+    executor = Executor(
+        sandbox,
+        run_limits,
+        compile_limits,
+        workers=config.exec_workers,
+        build_dir=build_dir(run_dir),
+        options=language_options(config),
+    )
     journal = Journal(run_dir.path / "results.jsonl")
     with journal:
         pending = [i for i, key in enumerate(rows["raw_index"]) if key not in journal.done]

@@ -41,7 +41,7 @@ class Plan:
 class Language:
     """A language's entry in the table: `find()` returns its binaries ({role: absolute path}) or None;
     `version_argv(binaries)` prints its version; `plan(binaries, solution, tests, limits, compile_limits)` lays a row
-    out."""
+    out (with `options=` too when the language names recipe options in `options`)."""
 
     name: str
     command: str  # what its toolchain is known by (the card names it when a build machine lacks it)
@@ -52,6 +52,7 @@ class Language:
     plan: Callable[..., Plan]
     patterns: Patterns = ()
     signals_crash: bool = True  # a crash signal means runtime_error unless a pattern says otherwise
+    options: tuple[str, ...] = ()  # recipe options `plan` takes (as `options={name: value}`), e.g. a type-check mode
 
 
 def mb(n: int) -> int:
