@@ -35,6 +35,10 @@ THROWS = (
     '    if (add(2, 3) != 5) throw std::runtime_error("add(2, 3) is wrong");\n    return 0;\n}\n'
 )
 HUMANEVAL_X = "#undef NDEBUG\n#include<assert.h>\nint main(){\n    assert (add(2, 3) == 5);\n    \n}\n"
+UNSYNCED = (
+    "#include <iostream>\nint main() {\n    std::ios::sync_with_stdio(false);\n"
+    '    if (add(2, 3) != 5) {\n        std::cout << "add(2, 3) is wrong\\n";\n        return 1;\n    }\n}\n'
+)
 EXIT_AT_LOAD = "#include <cstdlib>\nstruct Leave { Leave() { std::exit(0); } } leave;\n"
 ATEXIT_0 = "#include <cstdlib>\n#include <unistd.h>\nstruct Hook { Hook() { std::atexit([] { _exit(0); }); } } hook;\n"
 SIGABRT_0 = (
@@ -90,6 +94,7 @@ CPP = {
         "#define int long long\nint add(int a, int b) { return a + b; }\nsigned main() { return 0; }\n",
         ASSERTS, "pass",
     ),
+    "cpp-unsynchronised-cout-on-failure": (WRONG, UNSYNCED, "fail"),
     "cpp-macro-constant-for-the-tests": ("#define EXPECTED 5\n" + RIGHT,
                                          "#include <cassert>\nint main() { assert(add(2, 3) == EXPECTED); }\n",
                                          "pass"),
@@ -205,6 +210,15 @@ def test_row(results, name):
     assert result.status == expected, (result.detail, result.output)
     if expected == "tests_incomplete":
         assert result.detail
+
+
+def test_what_the_tests_print_is_kept(results):
+    """The runner leaves with _exit: it flushes the C++ streams first, synchronised with stdio or not."""
+    if "cpp-unsynchronised-cout-on-failure" not in results:
+        pytest.skip("g++ missing")
+    assert "add(2, 3) is wrong" in results["cpp-unsynchronised-cout-on-failure"].output
+    assert "the tests' main returned 1" in results["cpp-return-1-wrong"].output
+    assert "add(2, 3) is wrong" in results["cpp-return-1-wrong"].output
 
 
 def test_no_check_ran_is_said(results):

@@ -33,6 +33,13 @@ _COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _DEFINE = re.compile(r"^[ \t]*(?:#|%:)[ \t]*define[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 
 
+# the runner flushes the C++ streams through this, and so includes no <iostream> itself
+FLUSH = (
+    '\nextern "C" void oss_flush_streams() {\n#ifdef _GLIBCXX_IOSTREAM\n'
+    "    std::cout.flush();\n    std::cerr.flush();\n    std::clog.flush();\n#endif\n}\n"
+)
+
+
 def find() -> dict[str, str] | None:
     gxx = binaries.which("g++")
     return {"g++": str(gxx)} if gxx else None
@@ -51,6 +58,7 @@ def main_source(solution: str) -> str:
         '#define main oss_solution_main\n#include "solution.cpp"\n#undef main\n'
         f"{undefs}#undef NDEBUG\n#undef assert\n#include <assert.h>\n"
         '#include "test.cpp"\n'
+        f"{FLUSH}"
     )
 
 
