@@ -237,6 +237,7 @@ def test_cpp_takes_back_the_solutions_macros_that_touch_checks():
     main = cpp.main_source(solution)
     assert main.index("#undef int") < main.index("#undef NDEBUG") < main.index("#include <assert.h>")
     assert main.index("#include <assert.h>") < main.index('#include "test.cpp"') and "#undef MOD" not in main
+    assert "#undef EXIT_FAILURE\n#define EXIT_FAILURE 1\n" in cpp.main_source("#define EXIT_FAILURE 0\n")
 
 
 def test_rust_rewrite_finds_tests_and_keeps_strings_and_comments():

@@ -5,7 +5,8 @@ reports on the verdict channel.
 Between the solution and the tests main.cpp takes back what the solution's macros could do to the tests' checks:
 `NDEBUG` and `assert` are undefined and <assert.h> is included again (it is made to be), and every macro the
 solution defines whose name is a keyword, a reserved identifier (`__x`, `_X`: what <assert.h>'s expansion uses) or
-a name a check leans on (`exit`, `abort`, ...) is undefined (`#define int long long` stays the solution's own).
+a name a check leans on (`exit`, `abort`, `EXIT_FAILURE`, ...) is undefined (`EXIT_SUCCESS`/`EXIT_FAILURE` then get
+their standard values again): `#define int long long` still applies to the solution's code, not to the tests'.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ KEYWORDS = frozenset(
 CHECK_NAMES = frozenset(
     "assert NDEBUG main exit abort quick_exit _Exit std EXIT_SUCCESS EXIT_FAILURE signal raise".split()
 )
+RESTORED = {"EXIT_SUCCESS": "0", "EXIT_FAILURE": "1"}  # <cstdlib>'s values, defined again once undefined
 _COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _DEFINE = re.compile(r"^[ \t]*(?:#|%:)[ \t]*define[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
 
@@ -53,7 +55,11 @@ def taken_back(solution: str) -> list[str]:
 
 
 def main_source(solution: str) -> str:
-    undefs = "".join(f"#undef {name}\n" for name in taken_back(solution) if name not in ("main", "NDEBUG", "assert"))
+    undefs = "".join(
+        f"#undef {name}\n" + (f"#define {name} {RESTORED[name]}\n" if name in RESTORED else "")
+        for name in taken_back(solution)
+        if name not in ("main", "NDEBUG", "assert")
+    )
     return (
         '#define main oss_solution_main\n#include "solution.cpp"\n#undef main\n'
         f"{undefs}#undef NDEBUG\n#undef assert\n#include <assert.h>\n"
