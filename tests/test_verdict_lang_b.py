@@ -50,6 +50,32 @@ TERMINATE_0 = (
     "struct Quiet { Quiet() { std::set_terminate([] { _exit(0); }); } } quiet;\n"
 )
 
+# a solution that reads the token in its own `.preinit_array` entry and writes `done` itself: the runner's entry
+# runs first and has emptied the pipe
+CPP_STEALS = r"""#include <cstring>
+#include <unistd.h>
+static char stolen[80];
+static int stolen_length, out = -1;
+static int env_fd(char **envp, const char *name) {
+    for (; *envp; ++envp)
+        if (!std::strncmp(*envp, name, std::strlen(name)) && (*envp)[std::strlen(name)] == '=')
+            return atoi(*envp + std::strlen(name) + 1);
+    return -1;
+}
+static void steal(int, char **, char **envp) {
+    int fd = env_fd(envp, "OSS_VERDICT_IN");
+    out = env_fd(envp, "OSS_VERDICT_OUT");
+    if (fd >= 0 && (stolen_length = read(fd, stolen, 79)) > 0) stolen[--stolen_length] = 0;
+}
+__attribute__((section(".preinit_array"), used)) static void (*steal_first)(int, char **, char **) = steal;
+int add(int a, int b) {
+    char line[128] = "done ";
+    std::strcat(std::strcat(line, stolen), " 1\n");
+    ssize_t n = write(out, line, std::strlen(line));
+    _exit(n < 0);
+}
+"""
+
 CPP = {
     # forged or false passes: a wrong solution
     "cpp-static-initializer-exit": (EXIT_AT_LOAD + WRONG, ASSERTS, "tests_incomplete"),
@@ -74,6 +100,7 @@ CPP = {
          "int add(int a, int b) { std::set_terminate([] { _exit(0); }); return a - b; }\n"),
         THROWS, "tests_incomplete",
     ),
+    "cpp-preinit-steals-the-token": ("#include <cstdlib>\n" + CPP_STEALS, ASSERTS, "tests_incomplete"),
     "cpp-define-ndebug": ("#define NDEBUG\n" + WRONG, ASSERTS, "fail"),
     "cpp-define-assert": ("#define assert(x) ((void)0)\n" + WRONG, ASSERTS, "fail"),
     "cpp-define-assert-fail": ("#define __assert_fail(...) ((void)0)\n" + WRONG, ASSERTS, "fail"),
@@ -129,6 +156,46 @@ SHOULD_PANIC = (
     "    fn overflows() {\n        bump(i32::MAX);\n    }\n}\n"
 )
 
+RS_STEALS = r"""extern "C" {
+    fn read(fd: i32, buffer: *mut u8, size: usize) -> isize;
+    fn write(fd: i32, buffer: *const u8, size: usize) -> isize;
+    fn _exit(status: i32) -> !;
+}
+static mut STOLEN: [u8; 64] = [0; 64];
+static mut STOLEN_LENGTH: usize = 0;
+static mut OUT: i32 = -1;
+unsafe fn env_fd(mut envp: *const *const u8, name: &[u8]) -> i32 {
+    while !(*envp).is_null() {
+        let entry = std::ffi::CStr::from_ptr(*envp as *const std::os::raw::c_char).to_bytes();
+        if entry.starts_with(name) && entry.get(name.len()) == Some(&b'=') {
+            return std::str::from_utf8(&entry[name.len() + 1..]).unwrap().parse().unwrap();
+        }
+        envp = envp.add(1);
+    }
+    -1
+}
+extern "C" fn steal(_argc: i32, _argv: *const *const u8, envp: *const *const u8) {
+    unsafe {
+        let fd = env_fd(envp, b"OSS_VERDICT_IN");
+        OUT = env_fd(envp, b"OSS_VERDICT_OUT");
+        let got = if fd >= 0 { read(fd, STOLEN.as_mut_ptr(), 64) } else { 0 };
+        STOLEN_LENGTH = if got > 0 { got as usize - 1 } else { 0 };
+    }
+}
+#[used]
+#[link_section = ".preinit_array"]
+static STEAL_FIRST: extern "C" fn(i32, *const *const u8, *const *const u8) = steal;
+pub fn add(_a: i32, _b: i32) -> i32 {
+    unsafe {
+        let mut line = b"done ".to_vec();
+        line.extend_from_slice(&STOLEN[..STOLEN_LENGTH]);
+        line.extend_from_slice(b" 1\n");
+        write(OUT, line.as_ptr(), line.len());
+        _exit(0)
+    }
+}
+"""
+
 RUST = {
     # forged or false passes: a wrong solution
     "rust-init-array-exit": (INIT_ARRAY_EXIT + RS_WRONG, RS_MAIN, "tests_incomplete"),
@@ -136,6 +203,7 @@ RUST = {
     "rust-panic-hook-exit-module": (HOOK_EXIT + "    a - b\n}\n", RS_MODULE, "tests_incomplete"),
     "rust-exit-0-in-the-solution": ("pub fn add(a: i32, b: i32) -> i32 { std::process::exit(0) }\n", RS_MODULE,
                                     "tests_incomplete"),
+    "rust-preinit-steals-the-token": (RS_STEALS, RS_MAIN, "tests_incomplete"),
     "rust-macro-rules-shadow-std": (SHADOWS + RS_WRONG, RS_MAIN, "fail"),
     "rust-macro-export-shadow-std": (EXPORTED + RS_WRONG, RS_MODULE, "fail"),
     "rust-solution-main-exits": (
