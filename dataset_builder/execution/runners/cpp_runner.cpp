@@ -14,13 +14,20 @@
 // - It defines `__assert_fail` (what a failed `assert` calls), so a solution cannot define one that returns: two
 //   definitions do not link. A failed assert prints glibc's message and leaves with status 1 (no SIGABRT that a
 //   handler could catch).
-// - It includes no <iostream> (which would double a small row's compile time): main.cpp flushes the streams.
-#include <csignal>
-#include <cstdio>
-#include <cstring>
-#include <exception>
-#include <initializer_list>
+// - It includes no C++ header (<iostream> alone doubled a small row's compile time): main.cpp flushes the streams.
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
+
+// libstdc++'s own declarations (<exception> costs more to compile than the rest of this file)
+namespace std {
+typedef void (*terminate_handler)();
+terminate_handler set_terminate(terminate_handler) noexcept;
+}  // namespace std
+namespace __gnu_cxx {
+void __verbose_terminate_handler();
+}  // namespace __gnu_cxx
 
 // main.cpp defines it after the tests: it flushes std::cout, std::cerr and std::clog where the row included
 // <iostream> (they need not be synchronised with stdio), and does nothing where it did not.
@@ -49,12 +56,13 @@ void say(const char *first, const char *second, const char *third = nullptr) {
     if (out_fd < 0) return;
     char line[160];
     size_t length = 0;
-    for (const char *part : {first, second, third}) {
+    const char *parts[] = {first, second, third};
+    for (const char *part : parts) {
         if (part == nullptr) continue;
-        size_t n = std::strlen(part);
+        size_t n = strlen(part);
         if (length + n + 2 > sizeof line) return;
         if (length > 0) line[length++] = ' ';
-        std::memcpy(line + length, part, n);
+        memcpy(line + length, part, n);
         length += n;
     }
     line[length++] = '\n';
@@ -63,9 +71,9 @@ void say(const char *first, const char *second, const char *third = nullptr) {
 }
 
 int env_fd(char **envp, const char *name) {
-    size_t n = std::strlen(name);
+    size_t n = strlen(name);
     for (char **entry = envp; entry != nullptr && *entry != nullptr; ++entry) {
-        if (std::strncmp(*entry, name, n) != 0 || (*entry)[n] != '=') continue;
+        if (strncmp(*entry, name, n) != 0 || (*entry)[n] != '=') continue;
         int value = 0;
         for (const char *c = *entry + n + 1; *c; ++c) {
             if (*c < '0' || *c > '9') return -1;
@@ -97,7 +105,7 @@ void default_signals() {
     struct sigaction current;
     for (int sig = 1; sig < NSIG; ++sig) {
         if (sigaction(sig, nullptr, &current) != 0) continue;
-        if (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN) std::signal(sig, SIG_DFL);
+        if (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN) signal(sig, SIG_DFL);
     }
     sigset_t none;
     sigemptyset(&none);
@@ -106,7 +114,7 @@ void default_signals() {
 
 void flush_all() {
     oss_flush_streams();
-    std::fflush(nullptr);
+    fflush(nullptr);
 }
 
 }  // namespace
@@ -114,9 +122,9 @@ void flush_all() {
 extern "C" [[noreturn]] void __assert_fail(const char *expression, const char *file, unsigned int line,
                                            const char *function) noexcept {
     flush_all();
-    std::fprintf(stderr, "main: %s:%u: %s%sAssertion `%s' failed.\n", file, line, function ? function : "",
+    fprintf(stderr, "main: %s:%u: %s%sAssertion `%s' failed.\n", file, line, function ? function : "",
                  function ? ": " : "", expression);
-    std::fflush(stderr);
+    fflush(stderr);
     ::_exit(1);
 }
 
@@ -129,8 +137,8 @@ extern "C" int __wrap_main(int argc, char **argv, char **envp) {
     int status = __real_main(argc, argv, envp);
     flush_all();
     if (status != 0) {
-        std::fprintf(stderr, "[runner] the tests' main returned %d\n", status);
-        std::fflush(stderr);
+        fprintf(stderr, "[runner] the tests' main returned %d\n", status);
+        fflush(stderr);
         ::_exit((status & 0xff) != 0 ? status & 0xff : 1);
     }
     if (token_length > 0) say("done", token, "-1");

@@ -9,7 +9,7 @@
 //   `catch_unwind`, each with the default panic hook put back first.
 // - Only when every one of them returned without a failure does it write `done TOKEN CHECKS` (the test functions
 //   run; -1 for a `main` alone) and leave with `_exit(0)`, so no exit hook runs; a failure leaves with status 101.
-#[allow(dead_code, unused_imports, non_upper_case_globals)]
+#[allow(dead_code, unused_imports, non_upper_case_globals, unsafe_code, warnings)]
 mod oss_runner {
     use ::std::io::Write as _;
 
