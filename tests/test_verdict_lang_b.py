@@ -204,6 +204,18 @@ RUST = {
     "rust-exit-0-in-the-solution": ("pub fn add(a: i32, b: i32) -> i32 { std::process::exit(0) }\n", RS_MODULE,
                                     "tests_incomplete"),
     "rust-preinit-steals-the-token": (RS_STEALS, RS_MAIN, "tests_incomplete"),
+    "rust-calls-the-runner": (
+        "pub fn add(a: i32, b: i32) -> i32 {\n    crate::oss_runner::run(None, Vec::new());\n}\n", RS_MAIN,
+        "compile_error",
+    ),
+    "rust-calls-the-tests-exit": (
+        "pub fn add(a: i32, b: i32) -> i32 {\n    crate::oss_runner::tests_exit(0);\n}\n", RS_MODULE,
+        "compile_error",
+    ),
+    "rust-calls-the-tests-exit-with-a-guess": (
+        "pub fn add(a: i32, b: i32) -> i32 {\n    crate::oss_runner::tests_exit(1, 0);\n}\n", RS_MODULE,
+        "tests_incomplete",
+    ),
     "rust-macro-rules-shadow-std": (SHADOWS + RS_WRONG, RS_MAIN, "fail"),
     "rust-macro-export-shadow-std": (EXPORTED + RS_WRONG, RS_MODULE, "fail"),
     "rust-solution-main-exits": (
@@ -326,5 +338,5 @@ def test_rust_rewrite_finds_tests_and_keeps_strings_and_comments():
     assert "pub(crate) fn a()" in out.source and "pub pub" not in out.source and "#[test]" not in out.source
     assert '"assert_eq!(1, 2)"' in out.source and "/* vec![] */" in out.source
     assert "::std::assert_eq!(s.len(), 16)" in out.source and "::std::vec![1]" in out.source
-    assert '::std::panic!("boom")' in out.source and "crate::oss_runner::tests_exit(0)" in out.source
+    assert '::std::panic!("boom")' in out.source and "crate::oss_runner::tests_exit(0, 0)" in out.source
     assert "fn helper()" in out.source and "pub(crate) fn helper" not in out.source

@@ -10,11 +10,16 @@ run the same without libtest and so that the solution cannot change what their c
 - a top-level `fn main` becomes `oss_tests_main`, which the runner calls first;
 - std's macros (`assert_eq!`, `assert!`, `panic!`, `vec!`, ...) are called by absolute path (`::std::assert_eq!`):
   a macro of the same name in the solution (`macro_rules!`, `#[macro_export]`, a `use` of one) cannot stand in;
-- `std::process::exit(N)` stops the tests there, as the runner's own exit: 0 lets the run go on, as a return would.
+- `std::process::exit(N)` stops the tests there, as the runner's own exit: 0 lets the run go on, as a return would
+  (the call carries a secret the solution cannot name, so the solution calling it is an exit like any other).
+
+The runner's module ends with the row's part (`pub fn main`, which hands the runner the test functions, and the
+secret); only that `main` and `tests_exit` are visible outside it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -30,6 +35,7 @@ STD_MACROS = frozenset(
     "vec format matches write writeln print println eprint eprintln".split()
 )
 TESTS_MAIN = "oss_tests_main"
+RUNNER_LINTS = "#[allow(dead_code, unused_imports, non_upper_case_globals, unsafe_code, warnings)]"
 
 
 def find() -> dict[str, str] | None:
@@ -145,8 +151,9 @@ def _attribute_end(toks: list[Token], i: int) -> int:
     return len(toks)
 
 
-def rewrite_tests(source: str) -> Rewritten:
-    """The tests as the runner needs them (see the module's docstring), with their test functions and `main`."""
+def rewrite_tests(source: str, secret: int = 0) -> Rewritten:
+    """The tests as the runner needs them (see the module's docstring), with their test functions and `main`;
+    `secret` goes with their exit calls (the runner's `tests_exit` knows it; the solution cannot name it)."""
     toks = tokens(source)
     edits: list[tuple[int, int, str]] = []
     result = Rewritten(source)
@@ -175,7 +182,7 @@ def rewrite_tests(source: str) -> Rewritten:
             edits.append((tok.start, tok.start, "::std::"))
         elif tok.kind == "ident" and tok.text == "exit" and _process_exit(toks, i) is not None:
             first = _process_exit(toks, i)
-            edits.append((toks[first].start, tok.end, "crate::oss_runner::tests_exit"))
+            edits.append((toks[first].start, toks[i + 1].end, f"crate::oss_runner::tests_exit({secret}, "))
         if tok.text == "{":
             depth += 1
         elif tok.text == "}":
@@ -254,19 +261,20 @@ def _hoisted(*sources: str) -> tuple[list[str], list[str]]:
 def main_rs(solution: str, tests: str) -> str:
     solution = _RUST_MAIN.sub(r"\1#[allow(dead_code)] fn oss_solution_main(", solution)
     inner, (solution, tests) = _hoisted(solution, drop_repeated(tests, solution, "use "))
-    rewritten = rewrite_tests(tests)
-    entry = f"::std::option::Option::Some(crate::oss_runner::entry(crate::{TESTS_MAIN}))"
-    lines = ["fn main() {", "    let mut tests = ::std::vec::Vec::new();"]
+    # the same row gets the same secret (the compile marker holds); the solution's text cannot contain it
+    secret = int(hashlib.sha256(f"{solution}\0{tests}".encode()).hexdigest()[:15], 16)
+    rewritten = rewrite_tests(tests, secret)
+    entry = f"::std::option::Option::Some(entry(crate::{TESTS_MAIN}))"
+    lines = [f"const SECRET: u64 = {secret};", "", "pub fn main() {", "    let mut tests = ::std::vec::Vec::new();"]
     for t in rewritten.tests:
         lines.append(
-            f'    tests.push(crate::oss_runner::test("{t.path}", crate::{t.path}, {str(t.should_panic).lower()}, '
-            f"{t.expected}, {str(t.ignore).lower()}));"
+            f'    tests.push(test("{t.path}", crate::{t.path}, {str(t.should_panic).lower()}, {t.expected}, '
+            f"{str(t.ignore).lower()}));"
         )
-    lines.append(
-        f"    crate::oss_runner::run({entry if rewritten.has_main else '::std::option::Option::None'}, tests);"
-    )
-    lines.append("}")
-    parts = ["\n".join(inner), runner_source("rust_runner.rs"), solution, rewritten.source, "\n".join(lines)]
+    main = entry if rewritten.has_main else "::std::option::Option::None"
+    lines += [f"    run({main}, tests);", "}"]
+    runner = f"{RUNNER_LINTS}\nmod oss_runner {{\n{runner_source('rust_runner.rs')}\n{chr(10).join(lines)}\n}}"
+    parts = ["\n".join(inner), runner, solution, rewritten.source, "fn main() {\n    crate::oss_runner::main();\n}"]
     return "\n\n".join(parts) + "\n"
 
 
