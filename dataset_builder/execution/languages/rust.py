@@ -254,7 +254,12 @@ def _process_exit(toks: list[Token], i: int) -> int | None:
 # --------------------------------------------------------------------------------------------------- the layout
 def _hoisted(*sources: str) -> tuple[list[str], list[str]]:
     """Inner attributes (`#![allow(...)]`) moved to the top of main.rs, where rustc needs them; the sources without."""
-    found = [m.group(0).strip() for s in sources for m in _INNER_ATTRIBUTE.finditer(s)]
+    # `forbid` would forbid the runner's own `allow(unsafe_code)`: `deny` says the same to the row's code
+    found = [
+        re.sub(r"#!\[\s*forbid\b", "#![deny", m.group(0).strip())
+        for s in sources
+        for m in _INNER_ATTRIBUTE.finditer(s)
+    ]
     return list(dict.fromkeys(found)), [_INNER_ATTRIBUTE.sub("", s) for s in sources]
 
 
