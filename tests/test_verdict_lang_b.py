@@ -253,6 +253,9 @@ RUST = {
     ),
     "rust-inner-attribute": ("#![allow(dead_code)]\n" + RS_RIGHT, RS_MAIN, "pass"),
     "rust-forbid-unsafe-code": ("#![forbid(unsafe_code)]\n" + RS_RIGHT, RS_MAIN, "pass"),
+    "rust-module-inner-attribute": (
+        RS_RIGHT, RS_MODULE.replace("use super::*;", "#![allow(unused)]\n    use super::*;"), "pass"
+    ),
     "rust-tests-exit-0-at-the-end": (RS_RIGHT, RS_MAIN.replace("}\n", "    std::process::exit(0);\n}\n"), "pass"),
     "rust-tests-exit-1-on-failure": (
         RS_WRONG, ("use std::process;\nfn main() {\n    if add(2, 3) != 5 {\n        eprintln!(\"wrong\");\n"

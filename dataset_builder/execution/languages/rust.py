@@ -29,7 +29,7 @@ from dataset_builder.execution import binaries
 from dataset_builder.execution.languages.base import Language, Plan, drop_repeated, runner_source
 
 _RUST_MAIN = re.compile(r"^(\s*)(?:pub\s+)?fn\s+main\s*\(", re.MULTILINE)
-_INNER_ATTRIBUTE = re.compile(r"^[ \t]*#!\[[^\n]*\][ \t]*$", re.MULTILINE)
+_INNER_ATTRIBUTE = re.compile(r"^#!\[[^\n]*\][ \t]*$", re.MULTILINE)  # at column 0: the crate's, not a module's
 STD_MACROS = frozenset(
     "assert assert_eq assert_ne debug_assert debug_assert_eq debug_assert_ne panic unreachable todo unimplemented "
     "vec format matches write writeln print println eprint eprintln".split()
