@@ -94,8 +94,7 @@ HARNESS = {
         "_oss_runner.cpp main.cpp -Wl,--wrap=main`, then `./main`, where the executor's runner calls your `main`). "
         "So do not include solution.cpp and do not redefine its functions or classes; include the standard headers "
         "you use. Write `int main()` that checks with `assert` from <cassert> (or prints a message and returns 1 "
-        "when a check fails) and returns 0 when every check passes; do not end it with `exit()`: the run passes "
-        "only when your `main` returns."
+        "when a check fails) and returns 0 when every check passes."
     ),
     "java": (
         "The solution is saved as <its public class>.java and your tests as SolutionTest.java in the same folder, "

@@ -294,15 +294,15 @@ def test_layouts():
     assert plan.run == ["/usr/bin/python3", "-E", "-s", "-B", "_oss_runner.py"] and plan.reports
 
     cpp = toolchains.Toolchain("cpp", {"g++": "/usr/bin/g++"}, "g++", []).plan("int main(){}", "int main(){}", LIMITS)
-    assert cpp.files["main.cpp"].splitlines()[:7] == [
+    assert cpp.files["main.cpp"].splitlines()[:6] == [
         "#define main oss_solution_main",
         '#include "solution.cpp"',
         "#undef main",
         "#undef NDEBUG",
         "#undef assert",
         "#include <assert.h>",
-        '#include "test.cpp"',
     ]
+    assert '#include "test.cpp"\n#undef exit\n' in cpp.files["main.cpp"]
     assert cpp.compile == [
         "/usr/bin/g++", "-std=c++17", "-O0", "-o", "main", "_oss_runner.cpp", "main.cpp", "-Wl,--wrap=main"
     ]  # fmt: skip

@@ -30,6 +30,7 @@ RETURNS_1 = (
 EXITS_1 = RETURNS_1.replace("#include <cstdio>\n", "#include <cstdio>\n#include <cstdlib>\n").replace(
     "return 1;", "std::exit(1);"
 )
+EXITS_0 = "#include <cassert>\n#include <cstdlib>\nint main() {\n    assert(add(2, 3) == 5);\n    std::exit(0);\n}\n"
 THROWS = (
     "#include <stdexcept>\nint main() {\n"
     '    if (add(2, 3) != 5) throw std::runtime_error("add(2, 3) is wrong");\n    return 0;\n}\n'
@@ -82,7 +83,12 @@ CPP = {
     "cpp-exit-0-in-the-solution": ("#include <cstdlib>\nint add(int a, int b) { std::exit(0); }\n", ASSERTS,
                                    "tests_incomplete"),
     "cpp-atexit-and-tests-return-1": (ATEXIT_0 + WRONG, RETURNS_1, "fail"),
-    "cpp-atexit-and-tests-exit-1": (ATEXIT_0 + WRONG, EXITS_1, "tests_incomplete"),
+    "cpp-atexit-and-tests-exit-1": (ATEXIT_0 + WRONG, EXITS_1, "fail"),
+    "cpp-calls-the-tests-exit": (
+        ('extern "C" [[noreturn]] void oss_tests_exit(unsigned long long, int);\n'
+         "int add(int a, int b) { oss_tests_exit(1, 0); }\n"),
+        ASSERTS, "tests_incomplete",
+    ),
     "cpp-at-quick-exit": (
         ("#include <cstdlib>\n#include <unistd.h>\n"
          "int add(int a, int b) { std::at_quick_exit([] { _exit(0); }); std::quick_exit(3); }\n"),
@@ -113,6 +119,7 @@ CPP = {
     "cpp-return-1-right": (RIGHT, RETURNS_1, "pass"),
     "cpp-return-1-wrong": (WRONG, RETURNS_1, "fail"),
     "cpp-exit-1-right": (RIGHT, EXITS_1, "pass"),
+    "cpp-exit-0-at-the-end": (RIGHT, EXITS_0, "pass"),
     "cpp-throws-right": (RIGHT, THROWS, "pass"),
     "cpp-humaneval-x-layout": (RIGHT, HUMANEVAL_X, "pass"),
     "cpp-atexit-right": (ATEXIT_0 + RIGHT, RETURNS_1, "pass"),

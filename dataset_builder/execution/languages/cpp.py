@@ -7,10 +7,13 @@ Between the solution and the tests main.cpp takes back what the solution's macro
 solution defines whose name is a keyword, a reserved identifier (`__x`, `_X`: what <assert.h>'s expansion uses) or
 a name a check leans on (`exit`, `abort`, `EXIT_FAILURE`, ...) is undefined (`EXIT_SUCCESS`/`EXIT_FAILURE` then get
 their standard values again): `#define int long long` still applies to the solution's code, not to the tests'.
+The tests' `exit(N)` calls go to the runner, with a number of the row's that the solution cannot name
+(`runners/cpp_runner.cpp` says how).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from dataset_builder.execution import binaries
@@ -42,6 +45,13 @@ FLUSH = (
 )
 
 
+# the tests' exit calls go to the runner's oss_tests_exit, `std::exit` too
+TESTS_EXIT = (
+    'extern "C" [[noreturn]] void oss_tests_exit(unsigned long long, int);\n'
+    "namespace std {\nusing ::oss_tests_exit;\n}\n"
+)
+
+
 def find() -> dict[str, str] | None:
     gxx = binaries.which("g++")
     return {"g++": str(gxx)} if gxx else None
@@ -54,7 +64,12 @@ def taken_back(solution: str) -> list[str]:
     return [n for n in names if n in KEYWORDS or n in CHECK_NAMES or n.startswith("__") or re.match(r"_[A-Z]", n)]
 
 
-def main_source(solution: str) -> str:
+def secret(solution: str, tests: str) -> int:
+    """The number the tests' exit calls carry (the same for the same row, so the compile marker holds)."""
+    return int(hashlib.sha256(f"{solution}\0{tests}".encode()).hexdigest()[:15], 16)
+
+
+def main_source(solution: str, tests: str = "") -> str:
     undefs = "".join(
         f"#undef {name}\n" + (f"#define {name} {RESTORED[name]}\n" if name in RESTORED else "")
         for name in taken_back(solution)
@@ -63,7 +78,9 @@ def main_source(solution: str) -> str:
     return (
         '#define main oss_solution_main\n#include "solution.cpp"\n#undef main\n'
         f"{undefs}#undef NDEBUG\n#undef assert\n#include <assert.h>\n"
-        '#include "test.cpp"\n'
+        f"#include <stdlib.h>\n#include <cstdlib>\n{TESTS_EXIT}"
+        f"#define exit(status) oss_tests_exit({secret(solution, tests)}ULL, status)\n"
+        '#include "test.cpp"\n#undef exit\n'
         f"{FLUSH}"
     )
 
@@ -72,8 +89,8 @@ def plan(tc: dict[str, str], solution: str, tests: str, limits, compile_limits) 
     files = {
         "solution.cpp": solution,
         "test.cpp": tests,
-        "main.cpp": main_source(solution),
-        RUNNER: runner_source("cpp_runner.cpp"),
+        "main.cpp": main_source(solution, tests),
+        RUNNER: f"#define OSS_TESTS_SECRET {secret(solution, tests)}ULL\n{runner_source('cpp_runner.cpp')}",
     }
     # the runner first: its `.preinit_array` entry (which takes the token) then runs before the row's
     argv = [tc["g++"], "-std=c++17", "-O0", "-o", "main", RUNNER, "main.cpp", "-Wl,--wrap=main"]

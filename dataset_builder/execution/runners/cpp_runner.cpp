@@ -14,8 +14,14 @@
 // - It defines `__assert_fail` (what a failed `assert` calls), so a solution cannot define one that returns: two
 //   definitions do not link. A failed assert prints glibc's message and leaves with status 1 (no SIGABRT that a
 //   handler could catch).
+// - main.cpp makes the tests' `exit(N)` (and `std::exit(N)`) a call of `oss_tests_exit(OSS_TESTS_SECRET, N)`, the
+//   secret being a number the executor writes above this file for the row: 0 is the tests' `main` returning 0, any
+//   other status a failure (no exit hook runs either way). The solution cannot name the secret, so its own call is
+//   the plain `exit` it stands for.
 // - It includes no C++ header (<iostream> alone doubled a small row's compile time): main.cpp flushes the streams.
+#include <setjmp.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -128,13 +134,27 @@ extern "C" [[noreturn]] void __assert_fail(const char *expression, const char *f
     ::_exit(1);
 }
 
+namespace {
+jmp_buf tests_returned;
+}
+
+extern "C" [[noreturn]] void oss_tests_exit(unsigned long long secret, int status) {
+    if (secret != OSS_TESTS_SECRET) exit(status);
+    if (status == 0) longjmp(tests_returned, 1);
+    flush_all();
+    fprintf(stderr, "[runner] the tests called exit(%d)\n", status);
+    fflush(stderr);
+    ::_exit((status & 0xff) != 0 ? status & 0xff : 1);
+}
+
 extern "C" int __real_main(int, char **, char **);
 
 extern "C" int __wrap_main(int argc, char **argv, char **envp) {
     say("phase", "testing");
     default_signals();
     std::set_terminate(__gnu_cxx::__verbose_terminate_handler);
-    int status = __real_main(argc, argv, envp);
+    int status = 0;
+    if (setjmp(tests_returned) == 0) status = __real_main(argc, argv, envp);
     flush_all();
     if (status != 0) {
         fprintf(stderr, "[runner] the tests' main returned %d\n", status);
