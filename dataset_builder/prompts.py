@@ -90,9 +90,11 @@ HARNESS = {
     "cpp": (
         "The solution is saved as solution.cpp and your tests as test.cpp. They are compiled as one program, "
         "main.cpp, which `#include`s solution.cpp for you before test.cpp, with the solution's `main` renamed so "
-        "that it does not run (`g++ -std=c++17 -o main main.cpp`, then `./main`). So do not include solution.cpp "
-        "and do not redefine its functions or classes; include the standard headers you use. Write `int main()` "
-        "that checks with `assert` from <cassert> and returns 0 when every check passes."
+        "that it does not run and `NDEBUG` and `assert` undefined before test.cpp (`g++ -std=c++17 -o main "
+        "_oss_runner.cpp main.cpp -Wl,--wrap=main`, then `./main`, where the executor's runner calls your `main`). "
+        "So do not include solution.cpp and do not redefine its functions or classes; include the standard headers "
+        "you use. Write `int main()` that checks with `assert` from <cassert> (or prints a message and returns 1 "
+        "when a check fails) and returns 0 when every check passes."
     ),
     "java": (
         "The solution is saved as <its public class>.java and your tests as SolutionTest.java in the same folder, "
@@ -133,9 +135,12 @@ HARNESS = {
     ),
     "rust": (
         "Your tests are appended to the solution in one file, main.rs, in which the solution's `fn main` is "
-        "renamed so that it does not run; it is compiled with `rustc --edition 2021 -o main main.rs` and run as "
-        "`./main`. The solution's items are already in scope: do not redefine them or import them from a crate. "
-        "Write `fn main()` that checks with `assert!` and `assert_eq!` (a failed check panics). No external crates."
+        "renamed so that it does not run; it is compiled with `rustc --edition 2021 -o main main.rs` (no `--test`) "
+        "and run as `./main`, where the executor's runner calls your `fn main()` and then each `#[test]` function, "
+        "also those in `#[cfg(test)] mod tests { use super::*; ... }` (`#[should_panic]` is honoured). The "
+        "solution's items are already in scope: do not redefine them or import them from a crate. Write `fn main()` "
+        "or `#[test]` functions that check with `assert!` and `assert_eq!` (a failed check panics). No external "
+        "crates."
     ),
     "php": (
         "The solution is saved as solution.php and your tests as test.php; a runner loads solution.php and then "

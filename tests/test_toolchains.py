@@ -294,13 +294,19 @@ def test_layouts():
     assert plan.run == ["/usr/bin/python3", "-E", "-s", "-B", "_oss_runner.py"] and plan.reports
 
     cpp = toolchains.Toolchain("cpp", {"g++": "/usr/bin/g++"}, "g++", []).plan("int main(){}", "int main(){}", LIMITS)
-    assert cpp.files["main.cpp"].splitlines() == [
+    assert cpp.files["main.cpp"].splitlines()[:6] == [
         "#define main oss_solution_main",
         '#include "solution.cpp"',
         "#undef main",
-        '#include "test.cpp"',
+        "#undef NDEBUG",
+        "#undef assert",
+        "#include <assert.h>",
     ]
-    assert cpp.compile == ["/usr/bin/g++", "-std=c++17", "-O0", "-o", "main", "main.cpp"] and cpp.run == ["./main"]
+    assert '#include "test.cpp"\n#undef exit\n' in cpp.files["main.cpp"]
+    assert cpp.compile == [
+        "/usr/bin/g++", "-std=c++17", "-O0", "-o", "main", "_oss_runner.cpp", "main.cpp", "-Wl,--wrap=main"
+    ]  # fmt: skip
+    assert cpp.run == ["./main"] and cpp.reports and "__wrap_main" in cpp.files["_oss_runner.cpp"]
 
     java = toolchains.Toolchain("java", {"javac": "javac", "java": "java"}, "javac", [])
     plan = java.plan(
@@ -318,8 +324,8 @@ def test_layouts():
     rust = toolchains.Toolchain("rust", {"rustc": "rustc"}, "rustc", [])
     plan = rust.plan("use std::io;\nfn main() {}\n", "use std::io;\nfn main() { }\n", LIMITS)
     assert plan.files["main.rs"].count("use std::io;") == 1 and "fn oss_solution_main(" in plan.files["main.rs"]
-    assert "--test" not in plan.compile
-    assert "--test" in rust.plan("fn f() {}", "#[test]\nfn t() {}", LIMITS).compile
+    assert "fn oss_tests_main(" in plan.files["main.rs"] and "--test" not in plan.compile and plan.reports
+    assert "crate::tests::t" in rust.plan("fn f() {}", "mod tests {\n#[test]\nfn t() {}\n}", LIMITS).files["main.rs"]
 
     php = toolchains.Toolchain("php", {"php": "php"}, "php", []).plan("function f() {}", "f();", LIMITS)
     assert php.files["solution.php"].startswith("<?php\n") and php.files["test.php"].startswith("<?php\n")
