@@ -124,7 +124,8 @@ CASES = {
 COMPILE_ERRORS = {
     "cpp": "int add(int a, int b) { return a + ; }\n",
     "java": 'public class Calculator {\n    public static int add(int a, int b) { return a + "x"; }\n}\n',
-    "typescript": "export function add(a: number, b: number): number { return 'not a number'; }\n",
+    # a type error alone runs under the default typescript_typecheck (report): a syntax error does not
+    "typescript": "export function add(a: number, b: number): number { return a + ; }\n",
     "csharp": "public static class Calculator {\n    public static int Add(int a, int b) { return a + ; }\n}\n",
     "rust": 'pub fn add(a: i32, b: i32) -> i32 { a + "x" }\n',
     "python": "def add(a, b)\n    return a + b\n",

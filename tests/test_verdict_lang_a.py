@@ -304,12 +304,14 @@ def test_typescript_typecheck_strict_or_report(build):
 def test_typescript_layout_and_the_option_reaches_the_plan():
     tc = {"node": "/usr/bin/node", "tsc": "/t/bin/tsc"}
     ts = toolchains.Toolchain("typescript", tc, "tsc", [])
-    strict = ts.plan(TS_GOOD, TS_TESTS, LIMITS)
+    default = ts.plan(TS_GOOD, TS_TESTS, LIMITS)
+    assert typescript.COMPILER in default.files and "--noEmitOnError" not in default.compile  # report
+    strict = ts.plan(TS_GOOD, TS_TESTS, LIMITS, options={"typescript_typecheck": "strict"})
     assert set(strict.files) == {"main.ts", typescript.RUNNER} and strict.reports
     assert typescript.MARKER in strict.files["main.ts"] and "./solution" not in strict.files["main.ts"]
     assert "--noEmitOnError" in strict.compile and strict.run[-1] == typescript.RUNNER
     report = ts.plan(TS_GOOD, TS_TESTS, LIMITS, options={"typescript_typecheck": "report", "other_knob": 1})
-    assert typescript.COMPILER in report.files and "--noEmitOnError" not in report.compile
+    assert report.files == default.files and report.compile == default.compile
     assert report.digest() != strict.digest()  # a compiled row is compiled again when the mode changes
     with pytest.raises(ValueError, match="typescript_typecheck 'loose'"):
         ts.plan(TS_GOOD, TS_TESTS, LIMITS, options={"typescript_typecheck": "loose"})
@@ -318,6 +320,7 @@ def test_typescript_layout_and_the_option_reaches_the_plan():
 
 
 def test_the_recipe_option_is_validated_and_passed_by_the_stage():
-    assert language_options(BuilderConfig(typescript_typecheck="report")) == {"typescript_typecheck": "report"}
+    assert language_options(BuilderConfig()) == {"typescript_typecheck": "report"}
+    assert language_options(BuilderConfig(typescript_typecheck="strict")) == {"typescript_typecheck": "strict"}
     with pytest.raises(ConfigError, match="typescript_typecheck 'lax'"):
         BuilderConfig(typescript_typecheck="lax")

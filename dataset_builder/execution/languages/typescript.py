@@ -17,7 +17,7 @@ from dataset_builder.execution.languages.base import Language, Plan, drop_repeat
 
 RUNNER, COMPILER = "_oss_runner.js", "_oss_tsc.js"
 MARKER = ";(globalThis as any).__ossTestsStart();"
-TYPECHECK = ("strict", "report")  # typescript_typecheck: the first is the default
+TYPECHECK = ("report", "strict")  # typescript_typecheck: the first is the default
 
 _TS_SOLUTION_IMPORT = re.compile(r"""^\s*import\b.*\bfrom\s+['"]\./solution(?:\.ts)?['"];?\s*$""", re.MULTILINE)
 
