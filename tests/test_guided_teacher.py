@@ -108,15 +108,20 @@ def _digest(body: dict) -> str:
 
 
 def test_against_transformers_serve_with_continuous_batching(tmp_path, tiny_model_dir):
-    """The real server the quickstart starts, with the real client: every seed gets one journaled row in the form."""
+    """The real server the quickstart starts, with its options and the real client: every seed gets one journaled row
+    in the form, and the server stays small (its cache is bounded for the model)."""
     pytest.importorskip("fastapi", reason="needs transformers[serving]")
-    from dataset_builder.teacher.local_server import serve
+    import psutil
+
+    from dataset_builder.teacher.local_server import serve, toy_teacher_args
 
     max_tokens = 24
-    with serve(tiny_model_dir, log_path=tmp_path / "serve.log", extra_args=["--continuous-batching"]) as server:
+    with serve(tiny_model_dir, log_path=tmp_path / "serve.log", extra_args=toy_teacher_args()) as server:
         teacher = _teacher(tmp_path, server.model, server.base_url)
         rows, accounting, _ = run_backend(teacher, _requests(max_tokens), tmp_path / "journal.jsonl")
+        rss = psutil.Process(server.pid).memory_info().rss
     assert sorted(rows) == [0, 1, 2] and accounting.rows == 3
+    assert rss < 1.5 * 2**30, f"the toy teacher's server holds {rss / 2**30:.1f} GiB"
     log = (tmp_path / "serve.log").read_text()
     assert log.count("POST /v1/completions") == 6  # two per seed
     for row in rows.values():

@@ -157,8 +157,9 @@ def teacher_endpoint(config: BuilderConfig, run_dir: RunDir, backend: str | None
         steered,
     )
     model_dir = local_teacher.smollm2_model_dir(local_teacher.default_cache_dir())
-    # The guided teachers send plain completions, which `transformers serve` batches across concurrent requests.
-    extra = ["--continuous-batching"] if backend in GUIDED_BACKENDS else []
+    # The guided teachers send plain completions, which `transformers serve` batches across concurrent requests (in a
+    # cache bounded for the model: by default it is sized for the machine).
+    extra = local_teacher.toy_teacher_args() if backend in GUIDED_BACKENDS else []
     with local_teacher.serve(model_dir, log_path=run_dir.path / "local_teacher.log", extra_args=extra) as server:
         yield server.model, server.base_url
 
