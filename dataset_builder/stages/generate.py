@@ -256,7 +256,7 @@ def print_estimate(config: BuilderConfig, seeds, answered: list[dict]) -> dict:
 
 def _other_stage_file(path: str, prefix: str) -> str | None:
     """The first custom_id of a results file when it belongs to another of the builder's stages, else None."""
-    from dataset_builder.teacher.batch import first_custom_id
+    from dataset_builder.teacher.batch_files import first_custom_id
 
     cid = first_custom_id(path)
     if isinstance(cid, str) and BUILDER_CUSTOM_ID.match(cid) and not cid.startswith(prefix):
@@ -272,7 +272,7 @@ def batch_files(config: BuilderConfig, job: TeacherJob, run_dir: RunDir, journal
 
     from tqdm.auto import tqdm
 
-    from dataset_builder.teacher.batch import collect_results_file, write_input_files
+    from dataset_builder.teacher.batch_files import collect_results_file, write_input_files
 
     if config.batch_results_files:
         paths = sorted(glob(os.path.expanduser(config.batch_results_files)))
