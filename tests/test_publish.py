@@ -1,8 +1,8 @@
 """Publish stage: the Hub-layout folder, its dataset card, and versioned pushes to a loopback Hub stand-in.
 
 The upstream run folders (seeds -> generate -> parse -> clean -> decontaminate) are written by hand with the parse
-schema (`helpers/publish_chain.py`), so these tests do not depend on the earlier stages' code. Pushes go through the real `huggingface_hub` and
-`datasets` clients to `helpers/hub_server.py` (no network).
+schema (`helpers/publish_chain.py`), so these tests do not depend on the earlier stages' code. Pushes go through the
+real `huggingface_hub` and `datasets` clients to `helpers/hub_server.py` (no network).
 """
 
 import json
