@@ -1,5 +1,6 @@
 """The checks a recipe passes when it is made (`BuilderConfig.__post_init__`): each failure is a `ConfigError` that
-names the field and the fix."""
+names the field and the fix. They take the recipe as an argument and import nothing of `config.py`, which imports
+them."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ import types
 import typing
 
 from dataset_builder import languages as langs
-from dataset_builder.config import BuilderConfig, ConfigError
+from dataset_builder.config_base import ConfigError
 from oss_common.parsing import did_you_mean, missing_space
 
 # the pipelines of pipeline.CHAINS (named here: pipeline.py imports every stage)
 PIPELINES = ("oss_instruct", "oss_instruct_verified", "evol_instruct", "direct", "verify")
 
 
-def validate(config: BuilderConfig) -> None:
-    """Check every field; normalise `languages` (lower case) and `extension_languages`."""
+def validate(config) -> None:
+    """Check every field of `config` (a `BuilderConfig`); normalise `languages` and `extension_languages`."""
     check_types(config)
     if not config.languages:
         raise ConfigError("`languages` is empty: give at least one language -> count, e.g. {python: 100}.")
@@ -76,7 +77,7 @@ def validate(config: BuilderConfig) -> None:
         raise ConfigError(f"`max_retries` must be >= 0, got {config.max_retries}.")
 
 
-def check_languages(config: BuilderConfig) -> None:
+def check_languages(config) -> None:
     """Every language is one the builder knows (or one the recipe maps to a data_dir or corpus of its own)."""
     known = set(langs.EXTENSIONS.values())
     mapped = {str(k).lower() for k in (*config.corpus_data_dirs, *config.corpus_sources)}

@@ -10,7 +10,7 @@ import copy
 import json
 from pathlib import Path
 
-from dataset_builder import licenses, verification_report
+from dataset_builder import licenses, verification_card
 from oss_common.card import CITATION, TOY_TEACHER_NOTICE
 from oss_common.names import is_local
 
@@ -104,7 +104,7 @@ def card_body(ctx: dict, build: dict, repo_id: str | None, history: list[dict]) 
     intro = INTRO[kind].format(rows=_fmt(ctx["rows"]))
     verification = ctx.get("verification")
     if verification:
-        intro += " " + verification_report.summary(verification)
+        intro += " " + verification_card.summary(verification)
     lines += [f"# {ctx['name']}", "", f"{intro} Version **{ctx['version']}**."]
     lines += _section("How to load", _how_to_load(ctx, repo_id or "ORG/NAME", tag))
     if kind == "evol_instruct":
@@ -118,7 +118,7 @@ def card_body(ctx: dict, build: dict, repo_id: str | None, history: list[dict]) 
         lines += _section("Teacher and decoding", _teacher(ctx["teacher"]))
         lines += _section("Prompt", _prompt(ctx["teacher"]))
     if verification:
-        lines += _section("Verification", verification_report.card_section(verification))
+        lines += _section("Verification", verification_card.card_section(verification))
     lines += _section("Counts after every stage", _counts(ctx))
     lines += _section("Decontamination", _decontamination(ctx, kind))
     if ctx.get("analysis_section"):  # the analyze stage's markdown, under its own "## Analysis" heading

@@ -14,7 +14,7 @@ import pytest
 from dataset_builder.cli import main, parse_config
 from dataset_builder.pipeline import run_stage
 from dataset_builder.teacher.base import Accounting, Request
-from dataset_builder.teacher.batch import collect_results_file, write_input_files
+from dataset_builder.teacher.batch_files import collect_results_file, write_input_files
 from dataset_builder.teacher.pricing import Prices
 from oss_common.journal import Journal
 from tests.conftest import write_corpus

@@ -1,7 +1,8 @@
 """The training benchmarks still run: bench/padding_waste.py on a few hundred rows, bench/train_throughput.py in its
 CPU smoke mode (a tiny model, 2 steps of each profile through SFTTrainer), and its `--help` without a GPU; the
 generation benchmark, bench/generation_throughput.py, on 4 prompts of 4 tokens; the execution benchmark,
-bench/execution.py, on a few Python rows."""
+bench/execution.py, on a few Python rows; the toy teacher's memory benchmark, bench/toy_teacher_memory.py, its `--help`
+(it serves SmolLM2 for minutes)."""
 
 import shutil
 import subprocess
@@ -30,6 +31,12 @@ def test_throughput_help_needs_no_gpu():
     command = [sys.executable, "-m", "bench.train_throughput", "--help"]
     out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "--model-size" in out and "--smoke" in out and "--peak-tflops" in out
+
+
+def test_toy_teacher_memory_help_does_no_work():
+    command = [sys.executable, "-m", "bench.toy_teacher_memory", "--help"]
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True, timeout=60).stdout
+    assert "--before" in out and "--recipe" in out
 
 
 def test_throughput_smoke(capsys, tmp_path):

@@ -1,4 +1,5 @@
-"""The guided local teacher: the paper's messages in the model's template, steered into the two sections."""
+"""The guided local teachers: the paper's messages in the model's template, steered into the two sections; the tests
+prompt's answer started inside a code fence of the row's language."""
 
 import pytest
 
@@ -108,15 +109,20 @@ def _digest(body: dict) -> str:
 
 
 def test_against_transformers_serve_with_continuous_batching(tmp_path, tiny_model_dir):
-    """The real server the quickstart starts, with the real client: every seed gets one journaled row in the form."""
+    """The real server the quickstart starts, with its options and the real client: every seed gets one journaled row
+    in the form, and the server stays small (its cache is bounded for the model)."""
     pytest.importorskip("fastapi", reason="needs transformers[serving]")
-    from dataset_builder.teacher.local_server import serve
+    import psutil
+
+    from dataset_builder.teacher.local_server import serve, toy_teacher_args
 
     max_tokens = 24
-    with serve(tiny_model_dir, log_path=tmp_path / "serve.log", extra_args=["--continuous-batching"]) as server:
+    with serve(tiny_model_dir, log_path=tmp_path / "serve.log", extra_args=toy_teacher_args()) as server:
         teacher = _teacher(tmp_path, server.model, server.base_url)
         rows, accounting, _ = run_backend(teacher, _requests(max_tokens), tmp_path / "journal.jsonl")
+        rss = psutil.Process(server.pid).memory_info().rss
     assert sorted(rows) == [0, 1, 2] and accounting.rows == 3
+    assert rss < 1.5 * 2**30, f"the toy teacher's server holds {rss / 2**30:.1f} GiB"
     log = (tmp_path / "serve.log").read_text()
     assert log.count("POST /v1/completions") == 6  # two per seed
     for row in rows.values():
@@ -126,3 +132,29 @@ def test_against_transformers_serve_with_continuous_batching(tmp_path, tiny_mode
         assert row["teacher_model"] and row["prompt_tokens"] > 0
         assert 0 < row["completion_tokens"] <= PROBLEM_MAX_TOKENS + max_tokens
         assert _parse_row(row)["reason"] in {None, "truncated", "empty_problem", "empty_solution"}
+
+
+def test_guided_tests_teacher_starts_the_answer_inside_a_fence(tmp_path, tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    from dataset_builder import code_blocks, prompts
+    from dataset_builder.teacher import get_backend
+
+    tests_messages = prompts.tests_messages("Add.", "```rust\nfn add(a: i32, b: i32) -> i32 { a + b }\n```", "rust")
+    request = Request(0, tests_messages, 976, 64, language="rust")
+    assert request.body("m", 0.0, None) == Request(0, tests_messages, 976, 64).body("m", 0.0, None)  # never sent
+    with TeacherServer() as server:
+        settings = TeacherSettings(str(tiny_model_dir), server.base_url, 0.0, None, 2, 60, 0)
+        teacher = get_backend("guided_local_tests")(settings, RunDir(tmp_path, "tests", "fp"))
+        rows, accounting, _ = run_backend(teacher, [request], tmp_path / "tests.jsonl")
+    (body,) = server.bodies
+    rendered = AutoTokenizer.from_pretrained(tiny_model_dir).apply_chat_template(
+        tests_messages, tokenize=False, add_generation_prompt=True
+    )
+    assert body["prompt"] == rendered + "```rust\n"
+    assert body["stop"] == ["```"] and body["max_tokens"] == 64 and body["seed"] == 976
+    row = rows[0]
+    # the scripted server's text has a fence: the code is what comes before it, and the block is closed
+    assert row["finish_reason"] == "stop" and row["response"].startswith("```rust\n[Problem Description]")
+    assert row["response"].endswith("\n```") and code_blocks.code_in(row["response"], "rust")
+    assert accounting.rows == 1 and row["prompt_tokens"] == len(body["prompt"]) // 4

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dataset_builder.teacher.local_server import ServerError, serve, smollm2_model_dir
+from dataset_builder.teacher.local_server import ServerError, serve, smollm2_model_dir, toy_teacher_args
 from tests.helpers.tiny_model import build_tiny_model
 
 pytest.importorskip("fastapi", reason="needs transformers[serving]")
@@ -18,6 +18,28 @@ pytest.importorskip("fastapi", reason="needs transformers[serving]")
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+# SmolLM2-135M's keys and values per token in fp32: 30 layers x 3 KV heads x 64 dims x (K, V) x 4 bytes
+SMOLLM2_KV_BYTES_PER_TOKEN = 30 * 3 * 64 * 2 * 4
+PAGE_TOKENS = 256  # transformers' default page size for continuous batching
+
+
+def _option(args: list[str], name: str) -> int:
+    assert name in args, f"{name} missing from {args}: transformers sizes that for the machine, not the model"
+    return int(args[args.index(name) + 1])
+
+
+def test_toy_teacher_cache_is_bounded_for_the_model_not_the_machine():
+    """Without --cb-num-blocks, `transformers serve --continuous-batching` takes 60% of a CPU machine's free RAM for
+    its cache (13.8 GB resident on a 24 GB machine). The toy teacher's bound holds the quickstart's requests (12 at
+    once, each under 1,000 tokens with its answer) in under 1 GiB."""
+    args = toy_teacher_args()
+    assert "--continuous-batching" in args
+    blocks = _option(args, "--cb-num-blocks")
+    assert blocks * PAGE_TOKENS * SMOLLM2_KV_BYTES_PER_TOKEN <= 2**30
+    assert blocks >= 12 * -(-1_000 // PAGE_TOKENS)
+    assert 256 <= _option(args, "--cb-max-batch-tokens") <= 4_096
 
 
 def _gone(pid: int) -> bool:

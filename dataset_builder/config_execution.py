@@ -1,0 +1,59 @@
+"""Recipe fields: execution verification (pipelines oss_instruct_verified and verify): the tests stage's requests and
+the execute stage's sandbox, limits, workers and what it keeps. New execution knobs go here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dataset_builder.config_base import _help
+
+
+@dataclass
+class ExecutionFields:
+    tests_max_tokens: int = field(
+        default=1500, metadata=_help("Most completion tokens of one test-writing request.", "tests")
+    )
+    expected_tests_completion_tokens: int = field(
+        default=400,
+        metadata=_help(
+            "Dry run: completion tokens per test-writing request assumed until 20 rows have been answered."
+        ),
+    )
+    sandbox: str = field(
+        default="bwrap",
+        metadata=_help(
+            "Where solutions and tests run: bwrap (bubblewrap: new namespaces, no network, read-only system, empty "
+            "environment) or none (no isolation: only for code you trust; warned about and recorded in the card).",
+            "execute",
+        ),
+    )
+    exec_timeout: float = field(
+        default=10.0,
+        metadata=_help("Wall-clock seconds for running one row's tests (the whole process tree).", "execute"),
+    )
+    exec_compile_timeout: float = field(
+        default=60.0, metadata=_help("Wall-clock seconds for compiling one row (compiled languages).", "execute")
+    )
+    exec_memory_mb: int = field(
+        default=2048, metadata=_help("Memory per process in MiB (RLIMIT_DATA: heap and private mappings).", "execute")
+    )
+    exec_workers: int | None = field(
+        default=None, metadata=_help("Rows compiled and run at once (default: one per CPU core).")
+    )
+    typescript_typecheck: str = field(
+        default="report",
+        metadata=_help(
+            "TypeScript rows: report (tsc's type errors are printed at the end of exec_output and the emitted "
+            "JavaScript runs, as MBXP's harness does; only a syntax error stops the row) or strict (a type error is "
+            "a compile_error).",
+            "execute",
+        ),
+    )
+    verify_keep: str = field(
+        default="passed",
+        metadata=_help(
+            "passed: keep the rows whose tests pass (the rest go to rejects/ with their exec_status as reason); "
+            "all: keep every row with its exec_status, to filter later.",
+            "execute",
+        ),
+    )
