@@ -8,7 +8,9 @@ seeds fingerprint includes the package version (the bundled corpus is identified
 Parse is at version 2 (the `solution_fence_closed` column and the header/fence fixes), so parse and the stages after
 it have new names; seeds and generate, where the teacher's work lives, kept theirs. The quickstart's publish folders
 changed when `dataset_license` stopped defaulting to `mit` (the card says `other` unless a recipe sets one). The
-verified recipes reuse the paper chain's seeds, generate and parse folders (the teacher's answers are paid once).
+verified recipes reuse the paper chain's seeds, generate and parse folders (the teacher's answers are paid once); their
+tests folders follow the harness texts (the tests prompt) and their execute folders the verdict (execute version 2:
+`pass` needs the runner's word that the tests completed) and `typescript_typecheck`.
 """
 
 from pathlib import Path
@@ -55,23 +57,23 @@ EXPECTED = {
         "seeds": "1c7269194767b732",  # the verified chain shares seeds, generate and parse with the paper's
         "generate": "097e0fd36573af5b",
         "parse": "a7829de811b2c507",
-        "tests": "752af6fa5e863f62",
-        "execute": "3a7c9c3fcf5f6bfc",
-        "clean": "7337e3182a6a2e21",
-        "decontaminate": "13e1be413bf1d49b",
-        "analyze": "45fdba068884dbd4",
-        "publish": "f3296ac38631fa7a",
+        "tests": "f2650977e671f7a4",
+        "execute": "a28358320d62b062",
+        "clean": "96a1ffe02cef6164",
+        "decontaminate": "27a4d458290382cb",
+        "analyze": "a79226920811c980",
+        "publish": "41b726f9b164a916",
     },
     (MAGICODER_VERIFIED, "build"): {
         "seeds": "d4cc513d8806da0f",
         "generate": "a423a80b9adb351d",
         "parse": "820c0171d28252d8",
-        "tests": "e4b86b0dde4f4d95",
-        "execute": "9574715447570780",
-        "clean": "4108e6e193bc39d5",
-        "decontaminate": "a50d5419d5cf6194",
-        "analyze": "109498c467a9856e",
-        "publish": "ffa6d133fec3340b",
+        "tests": "52e1b55acbbf2549",
+        "execute": "383f4a4f9a1427d6",
+        "clean": "b10f078b18ff4da4",
+        "decontaminate": "acf622d9cc835bf9",
+        "analyze": "f714cd1da043b1dc",
+        "publish": "3ee5d1d5654b3def",
     },
     (EVOL, "evol"): {
         "evol": "364b5273df1b725b",
