@@ -1,5 +1,12 @@
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
+from dataset_builder.execution.executor import Executor
+from dataset_builder.execution.sandbox import Bwrap
+from tests.helpers.execution import LIMITS as EXEC_LIMITS
 from tests.helpers.hub_server import HubServer
 from tests.helpers.teacher_server import TeacherServer
 
@@ -89,3 +96,22 @@ def hub(hub_server, monkeypatch, tmp_path):
         datasets.config, "HUB_DATASETS_URL", hub_server.endpoint + "/datasets/{repo_id}/resolve/{revision}/{path}"
     )
     return hub_server
+
+
+# --- the executor's tests (tests/test_toolchains*.py, tests/test_verdict_*.py) -----------------------------------
+@pytest.fixture
+def build():
+    """A build folder the sandbox's unprivileged uid can enter (pytest's tmp_path is under a 700 folder)."""
+    folder = Path(tempfile.mkdtemp(prefix="oss-exec-test-"))
+    folder.chmod(0o711)
+    yield folder
+    shutil.rmtree(folder)
+
+
+@pytest.fixture(scope="module")
+def executor():
+    if shutil.which("bwrap") is None:
+        pytest.skip("bwrap missing: apt-get install -y bubblewrap")
+    executor = Executor(Bwrap(), EXEC_LIMITS, workers=2)
+    yield executor
+    executor.close()

@@ -1,5 +1,5 @@
-"""train_sft.py on a tiny local model: both stages under `accelerate launch`, the loss masks token by token, packed
-samples kept apart, kill -9 then resume, the saved template, clear errors; real SmolLM2 weights + LoRA are `slow`."""
+"""train_sft.py on a tiny local model: both stages under `accelerate launch`, kill -9 then resume, the saved
+template, clear errors; real SmolLM2 weights + LoRA are `slow`. The loss masks and packing: test_train_sft_masks.py."""
 
 import importlib.util
 import json
@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -17,43 +16,14 @@ import torch
 from safetensors.torch import load_file
 
 from oss_common.errors import UserError
-from oss_common.template import CHAT_TEMPLATE
-from oss_sft.data import DataError, prepare
+from oss_sft.data import DataError
+from tests.helpers.sft import EVOL_ROWS, OSS_ROWS, magicoder_prompt, write_jsonl
 from tests.helpers.tiny_model import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCELERATE_CPU = ROOT / "recipes/accelerate_configs/cpu.yaml"
 RECIPE = ROOT / "recipes/quickstart/stage1_oss_instruct.yaml"
 ENV = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-
-# REFERENCE.md §3, verbatim (kept here, not imported from oss_common.template, so that a wrong template fails)
-SYSTEM = (
-    "You are an exceptionally intelligent coding assistant that consistently delivers accurate and reliable "
-    "responses to user instructions."
-)
-OSS_INSTRUCTION = "Write a solution to the following coding problem:\n"
-
-OSS_ROWS = [
-    {
-        "lang": "python",
-        "problem": f"Write a function `add_{i}(x)` that returns x plus {i}.",
-        "solution": f"def add_{i}(x):\n    return x + {i}\n",
-    }
-    for i in range(16)
-]
-EVOL_ROWS = [
-    {"instruction": f"Multiply x by {i} in Python.", "response": f"def times_{i}(x):\n    return x * {i}\n"}
-    for i in range(16)
-]
-
-
-def magicoder_prompt(instruction: str, response: str) -> str:
-    return f"{SYSTEM}\n\n@@ Instruction\n{instruction}\n\n@@ Response\n{response}"
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -106,29 +76,6 @@ def global_step(output_dir: Path) -> int:
     return json.loads((output_dir / "trainer_state.json").read_text())["global_step"]
 
 
-def sft_trainer(model, output_dir, rows, **config):
-    """The trainer train_sft.py builds: the Magicoder template on the tokenizer, prompt/completion rows, loss on
-    the completion only."""
-    import trl
-    from datasets import Dataset
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(model)
-    tokenizer.chat_template = CHAT_TEMPLATE
-    args = trl.SFTConfig(
-        output_dir=str(output_dir),
-        use_cpu=True,
-        bf16=False,
-        report_to="none",
-        completion_only_loss=True,
-        max_length=1216,
-        **config,
-    )
-    return trl.SFTTrainer(
-        model=str(model), args=args, train_dataset=prepare(Dataset.from_list(rows)), processing_class=tokenizer
-    )
-
-
 # --- two stages ---------------------------------------------------------------------------------------------------
 
 
@@ -168,81 +115,6 @@ def test_a_two_step_run_of_the_quickstart_recipe_trains_at_its_learning_rate(tin
     card = (tmp_path / "out" / "README.md").read_text()
     assert "| learning rate reached | 5e-05 (step 2) |" in card
     assert "| schedule | linear, 1 warmup step (0.05 of 2 steps) |" in card
-
-
-# --- loss masks -------------------------------------------------------------------------------------------------
-
-
-def test_loss_is_on_response_and_eos_only_token_by_token(tiny, tmp_path):
-    trainer = sft_trainer(tiny, tmp_path, OSS_ROWS[:1])
-    batch = trainer.data_collator([trainer.train_dataset[0]])  # what the trainer trains on
-    ids, labels = batch["input_ids"][0].tolist(), batch["labels"][0].tolist()
-    tokenizer = trainer.processing_class
-    spans = [  # (name, text, trained on)
-        ("system line", SYSTEM + "\n\n", False),
-        ("@@ Instruction header", "@@ Instruction\n", False),
-        ("instruction text", OSS_INSTRUCTION + OSS_ROWS[0]["problem"] + "\n\n", False),
-        ("@@ Response header", "@@ Response\n", False),
-        ("response", OSS_ROWS[0]["solution"], True),
-        ("EOS", tokenizer.eos_token, True),
-    ]
-    assert tokenizer.decode(ids) == "".join(text for _, text, _ in spans)
-
-    # characters each token covers, from decoding ever longer prefixes
-    ends = [len(tokenizer.decode(ids[: i + 1])) for i in range(len(ids))]
-    starts = [0, *ends[:-1]]
-    offsets = [0]
-    for _, text, _ in spans:
-        offsets.append(offsets[-1] + len(text))
-    for (name, text, trained), lo, hi in zip(spans, offsets[:-1], offsets[1:], strict=True):
-        inside = [i for i in range(len(ids)) if lo <= starts[i] and ends[i] <= hi]
-        assert tokenizer.decode([ids[i] for i in inside]) == text, f"{name} shares a token with its neighbour"
-        for i in inside:
-            piece = tokenizer.decode([ids[i]])
-            if trained:
-                assert labels[i] == ids[i], f"{name} token {i} {piece!r} is not trained on"
-            else:
-                assert labels[i] == -100, f"{name} token {i} {piece!r} is trained on"
-    assert ids[-1] == tokenizer.eos_token_id and labels[-1] == ids[-1]
-
-
-# --- packing ------------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("attn_implementation", ["sdpa", "eager"])
-def test_packed_sample_logits_do_not_see_the_other_sample(tiny, tmp_path, attn_implementation):
-    trainer = sft_trainer(
-        tiny, tmp_path, OSS_ROWS[:2], packing=True, model_init_kwargs={"attn_implementation": attn_implementation}
-    )
-    assert trainer.args.packing_strategy == "bfd" and trainer.padding_free
-    assert trainer.model.config._attn_implementation == attn_implementation
-    assert len(trainer.train_dataset) == 1, "both rows in one packed sequence"
-    packed = trainer.data_collator([trainer.train_dataset[0]])
-    assert "attention_mask" not in packed, "padding-free: sequences are told apart by position_ids"
-    bounds = packed["cu_seq_lens_q"].tolist()
-    assert len(bounds) == 3
-
-    def logits(batch):  # the model call of SFTTrainer.compute_loss, training mode, without the fused loss head
-        return trainer.model(**{k: v for k, v in batch.items() if k != "labels"}, use_cache=False).logits[0]
-
-    trainer.model.train()
-    with torch.no_grad():
-        together = logits(packed)
-        for start, end in pairwise(bounds):
-            sample = {key: packed[key][0, start:end].tolist() for key in ("input_ids", "labels")}
-            alone_batch = trainer.data_collator([sample])  # the same padding-free inputs, this sample only
-            assert torch.equal(packed["labels"][0, start:end], alone_batch["labels"][0])
-            alone = logits(alone_batch)
-            torch.testing.assert_close(together[start:end], alone, atol=1e-5, rtol=0)
-
-        # the check can fail: with a plain causal mask the second sample attends to the first
-        leaky = trainer.model(
-            input_ids=packed["input_ids"],
-            position_ids=packed["position_ids"],
-            attention_mask=torch.ones_like(packed["input_ids"]),
-            use_cache=False,
-        ).logits[0]
-        assert (leaky[bounds[1] :] - alone).abs().max() > 1e-3
 
 
 # --- kill -9, resume ----------------------------------------------------------------------------------------------
