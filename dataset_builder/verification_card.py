@@ -36,6 +36,15 @@ def _verbatim(text: str) -> list[str]:
     return ["````text", text, "````"]
 
 
+VERDICT = (
+    "`exec_status: pass` means the tests' own code ran to its end and every check held: the executor's runner for the "
+    "language reports it on a channel with a per-run secret token, after the tests returned, so a solution that exits "
+    "early, installs an exit hook or signal handler, or stops the tests is `tests_incomplete` (with `exec_detail`), "
+    "never `pass`; a run in which no check ran is not `pass` either. What this cannot rule out is deliberate forgery "
+    "by code in the same process (reading the runner's memory for the token, or an equality that always says yes)."
+)
+
+
 def summary(rep: dict) -> str:
     """One sentence for the card's introduction."""
     if rep["verify_keep"] == "all":
@@ -59,6 +68,7 @@ def card_section(rep: dict) -> list[str]:
     ]
     if rep.get("sandbox") in ("none", None):
         lines += [_no_sandbox(rep.get("sandbox")), ""]
+    lines += [VERDICT, ""]
     if rep.get("figure"):
         lines += [f"![Rows per language at each step and exec_status per language]({rep['figure']})", ""]
     lines += ["### Funnel", "", *_funnel(rep), "", "### Results per language", "", *_results(rep)]
@@ -159,7 +169,12 @@ def _machine(rep: dict) -> list[str]:
     else:
         lines += [
             "",
-            f"- Sandbox: `{sandbox}` (new namespaces, no network, read-only system, empty environment, private /tmp)",
+            (
+                f"- Sandbox: `{sandbox}`: the code sees `/usr`, the toolchains' folders and its row's files only "
+                "(nothing of home folders, `/var`, `/run` or the build's output), new namespaces with no network and "
+                "no nested user namespaces, a syscall filter (no keyring, io_uring, mounts, ptrace, bpf), an empty "
+                "environment, and a private size-capped `/tmp` and `/dev/shm` that vanish with the run"
+            ),
         ]
     limits = rep["limits"] or {}
     nested = {k: v for k, v in limits.items() if isinstance(v, dict)}  # {"run": {...}, "compile": {...}}
@@ -168,6 +183,8 @@ def _machine(rep: dict) -> list[str]:
             shown = ", ".join(f"`{k}` {_size(k, v)}" for k, v in sorted(values.items()))
             what = {"run": "to run a row's tests", "compile": "to compile a row"}.get(name, "per row")
             lines.append(f"- Limits {what}: {shown}")
+    for name, value in sorted((rep.get("options") or {}).items()):
+        lines.append(f"- `{name}`: {value}")
     if held := rep.get("row_limits"):
         scope = "each row's whole process tree" if held.startswith("cgroup") else "each process on its own"
         lines.append(f"- Limits held by {held}: {scope}")

@@ -162,6 +162,7 @@ def report(runs: list[RunDir], published) -> dict | None:
         "sandbox": stats.get("sandbox"),
         "limits": stats.get("limits") or {},
         "row_limits": stats.get("row_limits"),  # what holds them: a cgroup per row, or rlimits per process
+        "options": stats.get("options") or {},  # the languages' recipe options (typescript_typecheck)
         "verify_keep": keep,
         # the stages that filter rows after execute (analyze only reads them)
         "after": [run.stage for run in runs[runs.index(execute) + 1 :] if run.stage != "analyze"],

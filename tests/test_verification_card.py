@@ -86,6 +86,7 @@ def verified_steps(keep="passed", sandbox="bubblewrap 0.8.0"):
         "sandbox": sandbox,
         "limits": LIMITS,
         "row_limits": "cgroup v1 (memory with swap, pids, cpuacct)",
+        "options": {"typescript_typecheck": "report"},
         "verify_keep": keep,
     }
     tests_inputs = {
@@ -141,6 +142,9 @@ def test_results_toolchains_and_rows_not_run(verified):
     assert "- Sandbox: `bubblewrap 0.8.0`" in text and "Warning: no sandbox" not in text
     assert "`memory_bytes` 2 GiB" in text and "`output_bytes` 1 MiB" in text and "`wall_seconds` 10.0" in text
     assert "- Limits held by cgroup v1 (memory with swap, pids, cpuacct): each row's whole process tree" in text
+    assert "a syscall filter" in text and "- `typescript_typecheck`: report" in text
+    assert "`exec_status: pass` means the tests' own code ran to its end and every check held" in text
+    assert "deliberate forgery" in text  # what the verdict cannot rule out is said
     assert "`verify_keep: passed`: only rows whose tests passed are published" in text
 
 

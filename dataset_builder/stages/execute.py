@@ -178,6 +178,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         sandbox=sandbox.version(),
         limits={"run": vars(run_limits), "compile": vars(compile_limits)},
         row_limits=sandbox.row_limits.name,
+        options=language_options(config),
         verify_keep=config.verify_keep,
     )
     logger.info(
