@@ -3,6 +3,7 @@ CPU smoke mode (a tiny model, 2 steps of each profile through SFTTrainer), and i
 generation benchmark, bench/generation_throughput.py, on 4 prompts of 4 tokens; the execution benchmark,
 bench/execution.py, on a few Python rows."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -74,3 +75,19 @@ def test_execution_bench_smoke(capsys):
     python = lines["python"].split()
     assert python[1] == "6" and float(python[2]) > 0 and float(python[3]) > 0 and python[4].endswith("x")
     assert "isolation costs" in lines["goal:"]
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is missing: apt-get install -y bubblewrap")
+def test_external_benchmarks_bench_smoke(capsys, tmp_path):
+    from bench import external_benchmarks
+    from bench.external import loaders
+
+    argv = ["--benchmarks", "mbxp", "--languages", "python", "csharp", "--limit", "2", "--out", str(tmp_path)]
+    assert external_benchmarks.main([*argv, "--data", str(loaders.fixtures_dir())]) == 0
+    lines = {tuple(line.split()[:2]): line.split() for line in capsys.readouterr().out.splitlines() if line.strip()}
+    python = lines["mbxp", "python"]
+    assert python[2:9] == ["2", "0", "2", "2", "100.0", "2/2", "0"] and int(python[10]) >= int(python[12]) > 0
+    assert lines["mbxp", "csharp"][2:5] == ["2", "2", "0"]
+    report = json.loads((tmp_path / "external_benchmarks.json").read_text())
+    assert [s["language"] for s in report["sets"]] == ["python", "csharp"]
+    assert "NuGet package: CompareNetObjects" in (tmp_path / "external_benchmarks.md").read_text()
