@@ -102,6 +102,7 @@ def test_executor_kills_at_least_what_the_own_harness_kills_all_fixtures(benchma
     "reason",
     [
         "empty canonical_solution",
+        "canonical_solution truncated: it never closes the function",
         "third-party library: boost",
         "third-party library: -lcrypto",
         "external crate: rand",

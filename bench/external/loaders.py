@@ -15,6 +15,11 @@ solution. The tests are the benchmark's test code, adapted only as the project's
 - Rust (HumanEval-X): every declaration `use`s the crates `rand`, `regex` and `md5`; those lines are removed when
   neither the reference nor the tests use the crate (a row that does is excluded), in both layouts.
 - C++, Java, TypeScript: the benchmark's tests unchanged (Java's test class keeps its name, `Main`).
+
+Exclusions (counted per reason by the bench): an empty canonical solution; one whose braces never close the function
+(401 of MBXP's TypeScript references are cut off mid-expression; tsc's error recovery then swallows the tests into
+the never-called function, so mxeval's lenient harness "passes" them); a third-party library, crate or package the
+sandbox does not have (boost, -lcrypto, rand/regex/md5, js-md5, lodash, mathjs, heap-js, CompareNetObjects).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.external.mutators import function_end
 
 # (benchmark, language) -> file under the data folder; the language is the benchmark's own name
 FILES = {
@@ -137,6 +144,8 @@ def problem(benchmark: str, language: str, row: dict) -> Problem:
     for pattern, reason in _THIRD_PARTY.get(language, ()):
         if excluded is None and re.search(pattern, body + tests if language == "rust" else text):
             excluded = reason
+    if excluded is None and language != "python" and function_end(body, language) is None:
+        excluded = "canonical_solution truncated: it never closes the function"
     if excluded is None and language in ("js", "typescript"):
         modules = [m for m in _JS_MODULE.findall(text) if m.removeprefix("node:").split("/")[0] not in _NODE_BUILTINS]
         excluded = f"npm package: {modules[0]}" if modules else None

@@ -63,7 +63,7 @@ def _find_in_code(pattern: re.Pattern, text: str, language: str, accept=lambda m
     return None
 
 
-def _function_end(body: str, language: str) -> int | None:
+def function_end(body: str, language: str) -> int | None:
     """Where the function's own closing brace is in `body` (the first `}` that closes more than the body opens)."""
     depth = 0
     for a, b in _code_spans(body, language):
@@ -121,7 +121,7 @@ def default_return(prefix: str, body: str, language: str) -> str | None:
         first = next((line for line in body.splitlines() if line.strip()), "    pass")
         indent = first[: len(first) - len(first.lstrip())]
         return f"{indent}return {value}\n"
-    end = _function_end(body, language)
+    end = function_end(body, language)
     if end is None:
         return None
     line_start = body.rfind("\n", 0, end) + 1
