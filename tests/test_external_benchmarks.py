@@ -19,8 +19,14 @@ from bench.external.mutators import default_return, flip_comparison, mutants, of
 bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap missing: apt-get install -y bubblewrap")
 SETS = [key for key in loaders.FILES]
 
-# task_id -> the executor gap that makes its reference fail today
-KNOWN_GAPS: dict[str, str] = {}
+# task_id -> the executor gap that makes its reference fail today (the benchmark's own harness passes it)
+JAVA_IMPORTS = "executor gap: the Java tests file does not get the solution's imports (List, Arrays, ... unresolved)"
+TS_TYPES = "executor gap: a JavaScript reference fails tsc's type check (TS2345) though node runs it"
+KNOWN_GAPS: dict[str, str] = {
+    **{f"Java/{i}": JAVA_IMPORTS for i in range(8)},
+    **{f"MBJP/{i}": JAVA_IMPORTS for i in (1, 2, 4, 7, 8)},
+    "JavaScript/2": TS_TYPES,
+}
 
 
 def _problems(benchmark: str, language: str, rows: int) -> list[loaders.Problem]:
@@ -62,6 +68,8 @@ def _check_kills(benchmark: str, language: str, rows: int) -> None:
     if all(r.excluded is not None for r in evaluated):
         pytest.skip(evaluated[0].excluded)
     s = summarize(evaluated)
+    if s["valid"] == 0:
+        pytest.skip(f"no valid mutants: no {benchmark} {language} reference passes both harnesses yet (see above)")
     missed = [
         (r.problem.task_id, m.mutator)
         for r in evaluated
