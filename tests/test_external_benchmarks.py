@@ -21,11 +21,14 @@ SETS = [key for key in loaders.FILES]
 
 # task_id -> the executor gap that makes its reference fail today (the benchmark's own harness passes it)
 JAVA_IMPORTS = "executor gap: the Java tests file does not get the solution's imports (List, Arrays, ... unresolved)"
-TS_TYPES = "executor gap: a JavaScript reference fails tsc's type check (TS2345) though node runs it"
+TS_TYPES = "executor gap: the reference fails tsc's type check (TS2345/TS2552/TS2355) though its own harness runs it"
+TS_LIB = "executor gap: tsc's lib (es2020) lacks String.replaceAll (TS2550), which Node 20 has"
 KNOWN_GAPS: dict[str, str] = {
     **{f"Java/{i}": JAVA_IMPORTS for i in range(8)},
     **{f"MBJP/{i}": JAVA_IMPORTS for i in (1, 2, 4, 7, 8)},
     "JavaScript/2": TS_TYPES,
+    **{f"MBTSP/{i}": TS_TYPES for i in (7, 10, 16)},
+    "MBTSP/11": TS_LIB,
 }
 
 
