@@ -23,6 +23,8 @@ _DECISIVE = re.compile(
 def decisive_line(output: str) -> str:
     """The line of a run's output that says why it failed: the first naming an error, else the last line."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if any(line.startswith("Traceback (most recent call last)") for line in lines):
+        return lines[-1][:300]  # Python names the exception last
     for i, line in enumerate(lines):
         if _DECISIVE.search(line) and not line.startswith("at "):
             # javac names the missing symbol two lines further down

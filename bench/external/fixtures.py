@@ -15,7 +15,8 @@ from pathlib import Path
 
 from bench.external import loaders
 
-EXTRA: dict[tuple[str, str], tuple[str, ...]] = {}
+# regressions: MBPP/798's function is `_sum`, which `from solution import *` does not import
+EXTRA: dict[tuple[str, str], tuple[str, ...]] = {("mbxp", "python"): ("MBPP/798",)}
 SOURCES = {
     "humaneval-x": (
         "HumanEval-X (the 164 HumanEval problems in C++, Java, JavaScript, Python and Rust)",
