@@ -17,8 +17,9 @@ solution. The tests are the benchmark's test code, adapted only as the project's
 - C++, Java, TypeScript: the benchmark's tests unchanged (Java's test class keeps its name, `Main`).
 
 Exclusions (counted per reason by the bench): an empty canonical solution; one whose braces never close the function
-(401 of MBXP's TypeScript references are cut off mid-expression; tsc's error recovery then swallows the tests into
-the never-called function, so mxeval's lenient harness "passes" them); a third-party library, crate or package the
+(430 of MBXP's TypeScript references are cut off mid-expression; tsc's error recovery then swallows the tests into
+the never-called function, so mxeval's lenient harness "passes" them); a PHP reference containing `?>` (25 of MBXP's:
+the benchmark's single file then prints its tests as text and exits 0); a third-party library, crate or package the
 sandbox does not have (boost, -lcrypto, rand/regex/md5, js-md5, lodash, mathjs, heap-js, CompareNetObjects).
 """
 
@@ -146,6 +147,8 @@ def problem(benchmark: str, language: str, row: dict) -> Problem:
             excluded = reason
     if excluded is None and language != "python" and function_end(body, language) is None:
         excluded = "canonical_solution truncated: it never closes the function"
+    if excluded is None and language == "php" and "?>" in body:
+        excluded = "canonical_solution leaves PHP mode (?>): the benchmark's harness prints its tests, never runs them"
     if excluded is None and language in ("js", "typescript"):
         modules = [m for m in _JS_MODULE.findall(text) if m.removeprefix("node:").split("/")[0] not in _NODE_BUILTINS]
         excluded = f"npm package: {modules[0]}" if modules else None
