@@ -4,6 +4,7 @@ generation benchmark, bench/generation_throughput.py, on 4 prompts of 4 tokens; 
 bench/execution.py, on a few Python rows; the toy teacher's memory benchmark, bench/toy_teacher_memory.py, its `--help`
 (it serves SmolLM2 for minutes)."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -96,3 +97,18 @@ def test_cgroup_overhead_bench_smoke(capsys):
     assert cgroup_overhead.main(["--blocks", "2", "--runs", "2"]) == 0
     out = capsys.readouterr().out
     assert out.count("runs/s, rlimits") == 2 and "cost of the cgroup: " in out
+
+
+def test_external_benchmarks_bench_smoke(capsys, tmp_path):
+    from bench import external_benchmarks
+    from bench.external import loaders
+
+    argv = ["--benchmarks", "mbxp", "--languages", "python", "csharp", "--limit", "2", "--out", str(tmp_path)]
+    assert external_benchmarks.main([*argv, "--data", str(loaders.fixtures_dir())]) == 0
+    lines = {tuple(line.split()[:2]): line.split() for line in capsys.readouterr().out.splitlines() if line.strip()}
+    python = lines["mbxp", "python"]
+    assert python[2:9] == ["2", "0", "2", "2", "100.0", "2/2", "0"] and int(python[10]) >= int(python[12]) > 0
+    assert lines["mbxp", "csharp"][2:5] == ["2", "2", "0"]
+    report = json.loads((tmp_path / "external_benchmarks.json").read_text())
+    assert [s["language"] for s in report["sets"]] == ["python", "csharp"]
+    assert "NuGet package: CompareNetObjects" in (tmp_path / "external_benchmarks.md").read_text()
