@@ -55,6 +55,8 @@ CASES = {
     "empty unittest suite": (GOOD, "import unittest\n\nclass T(unittest.TestCase):\n    pass\n\nunittest.main()\n",
                              "tests_incomplete", "no check ran"),
     "tests forget the import": (GOOD, "assert add(2, 3) == 5\n", "pass", ""),
+    "tests use a _private helper of the solution": (
+        "def _sum(a, b):\n    return a + b\n", "from solution import *\nassert _sum(2, 3) == 5\n", "pass", ""),
     "tests end with sys.exit(0)": (GOOD, ASSERTS + "import sys\nsys.exit(0)\n", "pass", ""),
     "tests exit 1 on a failed check": (
         BAD, "import sys\nfrom solution import *\nif add(2, 3) != 5:\n    sys.exit(1)\n", "fail", ""),

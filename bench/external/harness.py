@@ -101,7 +101,8 @@ class OwnHarness:
         (folder / own.file).write_text(problem.own_program(item.body), encoding="utf-8")
         try:
             for step in own.compile:
-                done = self.sandbox.run(step, folder, self.compile_limits, slot=slot, env=own.env)
+                # a compiler writes its output next to the source (the run step sees it read-only)
+                done = self.sandbox.run(step, folder, self.compile_limits, slot=slot, env=own.env, writable_host=True)
                 text = done.output.decode("utf-8", errors="replace")
                 if done.timed_out:
                     return "timeout", text[-2000:]

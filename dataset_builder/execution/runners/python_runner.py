@@ -1,12 +1,12 @@
 """The executor's Python runner: `python3 -E -s -B _oss_runner.py` in a row's folder (see `execution.verdict`).
 
 It reads the run's token and closes that pipe, loads solution.py as the module `solution` (an exit while loading is
-noted and the tests run on what it defined), runs test_solution.py as `__main__` with the solution's public names
-already in scope (a tests file that forgets `from solution import *` works), then runs the tests' `test_*`
-functions that their own code does not call and their `unittest.TestCase` classes (`unittest.main()` is left to the
-runner). Only when all of that returned does it write `done TOKEN CHECKS` and leave with `os._exit(0)`, so no exit
-hook, signal handler or exit call of the solution can report a pass. A failed check prints its traceback and
-leaves with status 1.
+noted and the tests run on what it defined), runs test_solution.py as `__main__` with the solution's names already in
+scope (a tests file that forgets `from solution import *` works, and `_private` helpers are there too), then runs
+the tests' `test_*` functions that their own code does not call and their `unittest.TestCase` classes
+(`unittest.main()` is left to the runner). Only when all of that returned does it write `done TOKEN CHECKS` and
+leave with `os._exit(0)`, so no exit hook, signal handler or exit call of the solution can report a pass. A failed
+check prints its traceback and leaves with status 1.
 """
 
 import ast
@@ -52,8 +52,9 @@ def main():
     tests = types.ModuleType("__main__")
     tests.__file__ = os.path.abspath(TESTS)
     tests.__builtins__ = builtins
-    public = getattr(solution, "__all__", None) or [name for name in vars(solution) if not name.startswith("_")]
-    for name in public:
+    # every name the solution defines but its dunders (`from solution import *` would skip `_helper`s the tests use)
+    names = [name for name in vars(solution) if not (name.startswith("__") and name.endswith("__"))]
+    for name in names:
         if hasattr(solution, name):
             setattr(tests, name, getattr(solution, name))
     sys.modules["__main__"] = tests
