@@ -41,7 +41,8 @@ VERDICT = (
     "language reports it on a channel with a per-run secret token, after the tests returned, so a solution that exits "
     "early, installs an exit hook or signal handler, or stops the tests is `tests_incomplete` (with `exec_detail`), "
     "never `pass`; a run in which no check ran is not `pass` either. What this cannot rule out is deliberate forgery "
-    "by code in the same process (reading the runner's memory for the token, or an equality that always says yes)."
+    "by code in the same process (reading the runner's memory for the token, or an equality that always says yes). "
+    "Swift, which has no runner yet, is the exception: its `pass` is an exit status of 0."
 )
 
 
