@@ -9,14 +9,12 @@ leave with `os._exit(0)`, so no exit hook, signal handler or exit call of the so
 check prints its traceback and leaves with status 1.
 """
 
-import ast
 import builtins
-import inspect
 import os
 import sys
-import traceback
 import types
-import unittest
+
+# ast, inspect, traceback and unittest are imported only when a row needs them: unittest alone costs ~20 ms a run
 
 SOLUTION, TESTS = "solution.py", "test_solution.py"
 
@@ -58,11 +56,14 @@ def main():
         if hasattr(solution, name):
             setattr(tests, name, getattr(solution, name))
     sys.modules["__main__"] = tests
-    unittest.main = _no_main  # the runner runs the TestCases itself, after the tests' own code
     try:
         text = _read(TESTS)
-        tree = ast.parse(text, TESTS)
-        exec(compile(tree, TESTS, "exec"), tests.__dict__)
+        unittest = None
+        if "unittest" in text:  # a TestCase needs the module named in the tests' text
+            import unittest
+
+            unittest.main = _no_main  # the runner runs the TestCases itself, after the tests' own code
+        exec(compile(text, TESTS, "exec"), tests.__dict__)
     except SystemExit as exit_:
         _exited(exit_, tests.__file__, "the tests", say, token, failed)
     except BaseException:
@@ -71,7 +72,7 @@ def main():
 
     say("phase", "collecting")
     checks = _run_collected(
-        tests, tree, lambda exit_, what: _exited(exit_, tests.__file__, what, say, token, failed), failed
+        tests, text, unittest, lambda exit_, what: _exited(exit_, tests.__file__, what, say, token, failed), failed
     )
     sys.stdout.flush()
     sys.stderr.flush()
@@ -81,6 +82,8 @@ def main():
 
 def _trace():
     """The current exception's traceback, after what the code printed so far (the order a reader expects)."""
+    import traceback
+
     sys.stdout.flush()
     traceback.print_exc()
 
@@ -115,9 +118,11 @@ def _no_main(*args, **kwargs):
     """`unittest.main()` in the tests: the runner runs their TestCase classes once their code has returned."""
 
 
-def _called_at_top(tree):
+def _called_at_top(text):
     """Names the tests' module-level code calls (outside function and class bodies)."""
-    called, todo = set(), list(tree.body)
+    import ast
+
+    called, todo = set(), list(ast.parse(text, TESTS).body)
     while todo:
         node = todo.pop()
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
@@ -128,7 +133,7 @@ def _called_at_top(tree):
     return called
 
 
-def _run_collected(tests, tree, exited, failed):
+def _run_collected(tests, text, unittest, exited, failed):
     """Run the tests' test functions (those their own code did not call) and TestCase classes; the checks run, or
     -1 when the tests have neither (a plain script: its asserts ran as it went)."""
     path = tests.__file__
@@ -137,16 +142,23 @@ def _run_collected(tests, tree, exited, failed):
         if isinstance(value, types.FunctionType) and name.startswith("test"):
             if os.path.abspath(value.__code__.co_filename) == path:
                 functions.append((name, value))
-        elif isinstance(value, type) and issubclass(value, unittest.TestCase) and value.__module__ == "__main__":
+        elif (
+            unittest is not None
+            and isinstance(value, type)
+            and issubclass(value, unittest.TestCase)
+            and value.__module__ == "__main__"
+        ):
             cases.append(value)
     if not functions and not cases:
         return -1
     checks = 0
-    called = _called_at_top(tree)
+    called = _called_at_top(text) if functions else set()
     for name, function in functions:
         if name in called:
             checks += 1  # run by the tests' own code, which returned
             continue
+        import inspect
+
         if inspect.iscoroutinefunction(function) or any(
             p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
             for p in inspect.signature(function).parameters.values()
