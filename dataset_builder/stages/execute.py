@@ -10,9 +10,9 @@ language's runner reports on the verdict channel (`execution.verdict`), never ju
 
 Isolation is bubblewrap (`sandbox: bwrap`, `execution.bwrap`): new namespaces, no network, only the system and the
 toolchains visible (read-only), a syscall filter, an empty environment, rlimits and a wall clock that kills the whole
-tree. `sandbox: none` runs the code unisolated, only
-when asked, with a warning (the card records it). Results are journaled per row (`results.jsonl`): a `kill -9` loses
-nothing and a rerun runs no stored row again; a row whose compile finished is not compiled again.
+tree. `sandbox: none` runs the code unisolated, only when asked, with a warning (the card records it). Results are
+journaled per row (`results.jsonl`): a `kill -9` loses nothing and a rerun runs no stored row again; a row whose
+compile finished is not compiled again.
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         sandbox=sandbox.version(),
         limits={"run": vars(run_limits), "compile": vars(compile_limits)},
         row_limits=sandbox.row_limits.name,
-        options=language_options(config),
+        options=executor.options,
         verify_keep=config.verify_keep,
     )
     logger.info(
