@@ -5,9 +5,9 @@ and a few asserts; the compiled languages: a function and a main with checks), m
 shared. Every row goes through `dataset_builder.execution.executor.Executor` (fresh build folders, so the compiled
 languages compile every row) with `--workers` workers, once per sandbox, each language and sandbox in its own child
 process. Every row must pass. Printed: rows/s isolated and not, their ratio, and the peak RSS of the children
-(`getrusage(RUSAGE_CHILDREN).ru_maxrss`) measured without isolation: under bwrap, a command whose bwrap reaper was
-orphaned and collected by init never reaches our rusage; and a vforked child reports at least the RSS of the process
-that started it, so the floor (~22 MiB) is the benchmark's own. Then the issue's goal: >= 50 Python rows/s on 2
+(`getrusage(RUSAGE_CHILDREN).ru_maxrss`) measured without isolation (bwrap's own ~2 MiB would not change it; a
+vforked child reports at least the RSS of the process that started it, so the floor, ~22 MiB, is the benchmark's
+own). Then the issue's goal: >= 50 Python rows/s on 2
 cores with isolation on, isolation costing <= 1.5x. Languages without a toolchain are listed as missing.
 
     python -m bench.execution [--rows 200] [--other-rows 8] [--languages python cpp ...] [--workers 2]

@@ -86,6 +86,10 @@ def test_exit_codes_and_merged_output(sandbox, workdir):
     assert sandbox.run(["true"], workdir, SMALL, slot=SLOT).returncode == 0
     killed = sandbox.run(["sh", "-c", "kill -SEGV $$"], workdir, SMALL, slot=SLOT)
     assert (killed.returncode, killed.signal) == (None, signal.SIGSEGV)
+    # a signal's status comes through the namespace's first process unchanged, and nothing is printed about it
+    abort = [PYTHON, "-c", "import os; print('before', flush=True); os.abort()"]
+    aborted = sandbox.run(abort, workdir, SMALL, slot=SLOT)
+    assert (aborted.returncode, aborted.signal, aborted.output) == (None, signal.SIGABRT, b"before\n")
 
 
 def test_the_row_folder_is_the_working_directory(sandbox, workdir):
@@ -307,3 +311,25 @@ def test_a_killed_run_returns_promptly_and_reaps(sandbox, workdir):
     done = sandbox.run(python("import time; time.sleep(30)", "sleeper"), workdir, Limits(wall_seconds=0.5), slot=SLOT)
     assert done.timed_out and time.monotonic() - start < 2
     assert_nothing_left("sleeper", sandbox)
+
+
+def test_bwraps_info_is_read_to_its_end_or_given_up_at_the_deadline():
+    """bwrap dies of SIGPIPE if it writes its info after we closed the pipe (its child then waits forever), so the
+    reader says whether it got the end or gave up."""
+    from dataset_builder.execution.bwrap import _read_child_pid
+
+    read, write = os.pipe()
+    os.write(write, b'{\n    "child-pid": 4242,\n    "net-namespace": 1\n}\n')
+    os.close(write)
+    assert _read_child_pid(read, time.monotonic() + 5) == (4242, False)
+    os.close(read)
+    read, write = os.pipe()
+    try:
+        assert _read_child_pid(read, time.monotonic() + 0.05) == (None, True)  # nothing written, the pipe open
+        os.close(write)
+        write = None
+        assert _read_child_pid(read, time.monotonic() + 5) == (None, False)  # closed without: bwrap failed
+    finally:
+        os.close(read)
+        if write is not None:
+            os.close(write)

@@ -230,3 +230,63 @@ def pwd_free(uid: int) -> bool:
     except KeyError:
         return True
     return False
+
+
+# What a normal user's run must also guarantee: without root there is no uid of its own to sweep, so `run` may return
+# only once the pid namespace is empty (the namespace's first process exits after the kernel killed the rest).
+AS_USER = """
+import os, sys, time
+from pathlib import Path
+from dataset_builder.execution.bwrap import Bwrap
+from dataset_builder.execution.sandbox import Limits
+
+def alive(marker):
+    found = []
+    for name in os.listdir("/proc"):
+        try:
+            cmdline = Path(f"/proc/{name}/cmdline").read_bytes() if name.isdigit() else b""
+            state = Path(f"/proc/{name}/stat").read_bytes().rpartition(b")")[2].split()[0] if cmdline else b""
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if marker.encode() in cmdline and state != b"Z" and name != str(os.getpid()):  # this script names it too
+            found.append(name)
+    return found
+
+escape = '''# escape-as-user
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.close(1); os.close(2); time.sleep(30)
+    os._exit(0)
+print("parent done")
+'''
+work = Path(sys.argv[1])
+sandbox = Bwrap()
+for _ in range(5):
+    done = sandbox.run(["/usr/bin/python3", "-c", escape], work, Limits(wall_seconds=10.0))
+    assert done.output == b"parent done\\n" and done.returncode == 0, done
+    assert alive("escape-as-user") == [], alive("escape-as-user")
+done = sandbox.run(["/usr/bin/python3", "-c", "# sleeper-as-user\\nimport time; time.sleep(30)"], work,
+                   Limits(wall_seconds=0.5))
+assert done.timed_out and alive("sleeper-as-user") == []
+print("ok", os.geteuid())
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to start a normal user's process")
+def test_a_normal_users_run_leaves_nothing_running_when_it_returns(tmp_path_factory):
+    """The same checks as test_sandbox's escape tests, as `nobody` (no uid lease, no sweep): each must hold right
+    after `run` returns, five times in a row."""
+    with tempfile.TemporaryDirectory(prefix="oss-as-user-") as tmp:
+        os.chmod(tmp, 0o755)
+        shutil.copytree(Path(__file__).parents[1] / "dataset_builder", Path(tmp, "dataset_builder"))
+        work = Path(tmp, "work")
+        work.mkdir()
+        subprocess.run(["chown", "-R", "65534:65534", tmp], check=True)
+        done = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", PYTHON, "-c", AS_USER, str(work)],
+            cwd=tmp, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": tmp, "HOME": tmp}, capture_output=True,
+            text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0 and done.stdout.strip() == "ok 65534", done.stdout + done.stderr

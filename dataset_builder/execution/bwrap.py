@@ -13,19 +13,28 @@ read-only: what the tests write stays in the tmpfs (bounded by `Limits.tmpfs_byt
 tmpfs has no inode cap that bwrap 0.8 can set: a run creating empty files is bounded by its wall clock and, once the
 cgroup limits apply, by kernel memory. A compile step (`writable_host=True`) binds the row's host folder read-write
 there, so the compiler's output stays for the run (compilers run none of the row's code; RLIMIT_FSIZE bounds files).
+
+The namespace's first process is coreutils' `timeout 0` (`--as-pid-1`; no time limit: it only waits for the command
+and exits with its status, printing nothing). When it exits, the kernel kills everything left in the namespace before
+bwrap can reap it, so when bwrap exits nothing the command started is running, as root or not. bwrap's own reaper
+would not give that: bwrap exits on the command's status while its reaper lives on, orphaned, until init collects it.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import shutil
+import signal
 import stat
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 from dataset_builder.execution import seccomp, workarea
-from dataset_builder.execution.processes import SWEEP_SECONDS, SandboxError, _children, _signal
+from dataset_builder.execution.processes import SWEEP_SECONDS, SandboxError, _signal
 from dataset_builder.execution.sandbox import INSTALL_HINT, PATH, Sandbox
 
 INSIDE = "/tmp/work"  # the row's folder inside the sandbox, and its working directory
@@ -148,24 +157,64 @@ class Bwrap(Sandbox):
         for key, value in env.items():
             command += ["--setenv", key, value]
         filter_fd = _pipe_of(seccomp.bpf())
-        return [*command, "--seccomp", str(filter_fd), "--", *argv], {"env": {}, "pass_fds": (filter_fd,)}
+        info_read, info_write = os.pipe()  # bwrap writes the pid of the namespace's first process there
+        # the namespace's first process (module docstring): 128+N when the command died of signal N
+        init = [self._tool("timeout", "coreutils", "/usr/bin"), "0"]  # /usr is in the view
+        command += ["--info-fd", str(info_write), "--seccomp", str(filter_fd), "--as-pid-1", "--", *init, *argv]
+        return command, {"env": {}, "pass_fds": (filter_fd, info_write), "info_fd": info_read}
 
-    def _kill(self, proc):
-        # Killing the namespace's first process (bwrap's reaper, its child) makes the kernel kill the rest, and bwrap
-        # exits only once they are gone. Killing bwrap itself would return before the namespace is empty.
-        reapers = _children(proc.pid)
-        for pid in reapers:
-            _signal(pid)
-        if reapers:
+    def _started(self, proc, info, deadline):
+        """A pidfd of the pid namespace's first process, from what bwrap writes on --info-fd as soon as it has made
+        it; None when bwrap failed before. bwrap dies of SIGPIPE if it writes after we closed the pipe, leaving its
+        child waiting forever: so the pipe is read to its end, or bwrap killed first."""
+        try:
+            child, late = _read_child_pid(info, deadline)
+            if late:  # nothing by the deadline: the run is over anyway (bwrap is not reaped yet: its pid is its own)
+                _signal(-proc.pid)  # bwrap and its child (in bwrap's group until it has set up the namespace)
+        finally:
+            os.close(info)
+        if child is None:
+            return None
+        try:
+            pidfd = os.pidfd_open(child)
+        except ProcessLookupError:
+            return None  # it has exited and been reaped: the namespace is empty
+        try:  # the pid is ours until bwrap reaps it; after that it could name another process only if reused at once
+            status = Path(f"/proc/{child}/status").read_text()
+        except (FileNotFoundError, ProcessLookupError):
+            return pidfd  # gone since: polling the pidfd says so at once
+        nspid = next((line.split()[1:] for line in status.splitlines() if line.startswith("NSpid:")), [])
+        if nspid[-1:] != ["1"]:  # reaped and the pid reused at once: it was gone, so was the namespace
+            os.close(pidfd)
+            return None
+        return pidfd
+
+    def _kill(self, proc, watch):
+        # Killing the namespace's first process (bwrap's child) makes the kernel kill the rest, and bwrap exits once
+        # it is gone. Killing bwrap itself would return before the namespace is empty.
+        if watch is not None:
+            try:
+                signal.pidfd_send_signal(watch, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # it has exited already: what we wanted
             try:
                 proc.wait(timeout=SWEEP_SECONDS)
                 return
             except subprocess.TimeoutExpired:
-                pass  # bwrap is stuck: killing it makes --die-with-parent kill the reaper (below)
-        _signal(-proc.pid)  # no reaper yet (killed during set-up)
+                pass  # bwrap is stuck: killing it makes --die-with-parent kill its child (below)
+        _signal(-proc.pid)  # no child yet (killed during set-up): bwrap's group
 
-    def _after_exit(self, proc):
-        pass  # what the command left in the namespace dies with bwrap's reaper (--die-with-parent); root sweeps it
+    def _after_exit(self, proc, watch):
+        """bwrap has exited: its child, the namespace's first process, has exited too, after the kernel killed the
+        rest (module docstring). Checked, not assumed: a namespace still alive here is a bug, not a verdict."""
+        if watch is None or select.select([watch], [], [], SWEEP_SECONDS)[0]:
+            return
+        try:
+            signal.pidfd_send_signal(watch, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        if not select.select([watch], [], [], SWEEP_SECONDS)[0]:
+            raise SandboxError(f"the namespace of bwrap {proc.pid} survived SIGKILL for {SWEEP_SECONDS:.0f} s")
 
     def _status(self, returncode):
         # bwrap reports a command killed by signal N as exit 128+N, the shell's convention (so does bash: a command
@@ -206,6 +255,22 @@ def _work_area(workdir: Path) -> list[str]:
             if entry.is_file(follow_symlinks=False) or entry.is_dir(follow_symlinks=False):
                 args += ["--ro-bind", entry.path, f"{INSIDE}/{entry.name}"]
     return args
+
+
+def _read_child_pid(fd: int, deadline: float) -> tuple[int | None, bool]:
+    """(the "child-pid" of bwrap's --info-fd JSON, None if absent; whether the deadline passed first). bwrap writes it
+    and closes the pipe right after it cloned the namespace's first process; it closes it without (at exit) when it
+    failed before."""
+    data = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None, True
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return (json.loads(data).get("child-pid") if data.strip() else None), False
 
 
 def _pipe_of(data: bytes) -> int:

@@ -175,8 +175,26 @@ def _signal(pid: int) -> None:
         pass  # it already exited: what we wanted
 
 
-def _children(pid: int) -> list[int]:
-    """Processes whose parent is `pid` (this kernel has no /proc/PID/task/PID/children)."""
+def _drain_group(pgid: int) -> None:
+    """SIGKILL the process group `pgid` (its leader reaped) until no live process is left in it: the kernel delivers
+    SIGKILL asynchronously, so a process signalled a moment ago may still run. Zombies (orphans waiting for init to
+    reap them) do not count."""
+    deadline = time.monotonic() + SWEEP_SECONDS
+    while True:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            return  # the group is empty: the usual case, one system call
+        live = _scan(lambda fields: int(fields[2]) == pgid and fields[0] != b"Z")
+        if not live:
+            return
+        if time.monotonic() > deadline:
+            raise SandboxError(f"processes {live} of group {pgid} survived SIGKILL for {SWEEP_SECONDS:.0f} s")
+        time.sleep(0.001)
+
+
+def _scan(keep) -> list[int]:
+    """The pids whose /proc/PID/stat fields after the command name (state, ppid, pgrp, ...) satisfy `keep`."""
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -185,9 +203,14 @@ def _children(pid: int) -> list[int]:
                     fields = f.read().rpartition(b")")[2].split()
             except (FileNotFoundError, ProcessLookupError):
                 continue  # exited while we looked
-            if int(fields[1]) == pid:
+            if keep(fields):
                 found.append(int(entry.name))
     return found
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (this kernel has no /proc/PID/task/PID/children)."""
+    return _scan(lambda fields: int(fields[1]) == pid)
 
 
 def leftovers(uid: int) -> list[int]:

@@ -13,11 +13,12 @@ binds the row's host folder read-write. `NoSandbox` always runs in the host fold
 
 As root, each worker slot runs as a uid of its own (a block of 64 free uids leased per sandbox with a lock file,
 `processes.UidLease`): root is exempt from RLIMIT_NPROC, and a uid of its own is how a run's leftovers are found and
-killed before `run` returns. That sweep also counts the slot's zombies: bwrap's reaper is often orphaned when bwrap
-exits (it exits on the command's status, not the reaper's) and this machine's init reaps orphans only every second
-or so; zombies count against RLIMIT_NPROC, so the next run's budget is the limit plus them. Without root, the budget
-is the user's task count plus the limit, and nothing can find a process that left the tree: under bwrap the pid
-namespace still kills it (within moments of the command's exit, --die-with-parent); with `none` it survives.
+killed before `run` returns. That sweep also counts the slot's zombies (a process init has not reaped yet counts
+against RLIMIT_NPROC), so the next run's budget is the limit plus them. Without root, the budget is the user's task
+count plus the limit, and no uid tells a run's processes apart; `run` still returns only once nothing the command
+started is running: under bwrap the pid namespace is empty when bwrap exits (bwrap.py), with `none` the command's
+process group is killed and waited for (a process that left the group with setsid survives: `none` isolates
+nothing).
 
 The public names (`Bwrap`, `SANDBOXES`, `leftovers`, `SandboxError`, ...) are importable from here.
 """
@@ -42,6 +43,7 @@ from dataset_builder.execution.processes import (
     SandboxError,
     UidLease,
     _collect,
+    _drain_group,
     _signal,
     _sweep,
     _tasks_of,
@@ -157,10 +159,11 @@ class Sandbox(ABC):
             processes = limits.processes + self._zombies[uid]
         else:  # RLIMIT_NPROC counts every task of the user, so the budget comes on top of what already runs
             processes = limits.processes + _tasks_of(os.getuid())
-        command, options = self._command(argv, workdir, limits, env or {}, writable_host)
-        ours = options.pop("pass_fds", ())  # what the sandbox itself reads (the syscall filter), closed once started
         tree = self.row_limits
         tree.prepare(slot, limits)
+        command, options = self._command(argv, workdir, limits, env or {}, writable_host)
+        ours = options.pop("pass_fds", ())  # what the sandbox itself reads (the syscall filter), closed once started
+        info = options.pop("info_fd", None)  # where the sandbox says what it started (`_started`)
         start = time.monotonic()
         try:
             proc = subprocess.Popen(
@@ -172,23 +175,31 @@ class Sandbox(ABC):
                 pass_fds=(*pass_fds, *ours),
                 **options,
             )
+        except BaseException:
+            if info is not None:
+                os.close(info)
+            raise
         finally:
             for fd in ours:
                 os.close(fd)
+        watch = None
         try:
+            watch = self._started(proc, info, start + limits.wall_seconds)
             exceeded = functools.partial(tree.exceeded, slot, limits)
             output, stop = _collect(proc, start + limits.wall_seconds, limits.output_bytes, exceeded)
             timed_out, limited = stop in ("wall", "cpu"), stop == "output"
             if stop:
-                self._kill(proc)
-            self._after_exit(proc)
+                self._kill(proc, watch)
+            self._after_exit(proc, watch)
             proc.wait()
         finally:
             if proc.returncode is None:  # an exception (Ctrl-C) while it runs: nothing may outlive us
-                self._kill(proc)
+                self._kill(proc, watch)
                 proc.wait()
             seconds = time.monotonic() - start  # the command's time, not our bookkeeping after it
             proc.stdout.close()
+            if watch is not None:
+                os.close(watch)
             tree.kill(slot)
             if uid is not None:
                 self._zombies[uid] = _sweep(uid)
@@ -204,12 +215,18 @@ class Sandbox(ABC):
     ) -> tuple[list[str], dict]:
         """(the command after the prefix, Popen's keyword arguments; `pass_fds` among them are closed after start)"""
 
-    @abstractmethod
-    def _kill(self, proc: subprocess.Popen) -> None: ...
+    def _started(self, proc: subprocess.Popen, info: int | None, deadline: float) -> int | None:
+        """Called once the command is started, with the `info_fd` `_command` asked for (closed here); returns a
+        descriptor `_kill` and `_after_exit` are given (closed by `run`), or None."""
+        return None
 
     @abstractmethod
-    def _after_exit(self, proc: subprocess.Popen) -> None:
-        """Called once the command has exited, been killed or timed out, before it is reaped."""
+    def _kill(self, proc: subprocess.Popen, watch: int | None) -> None: ...
+
+    @abstractmethod
+    def _after_exit(self, proc: subprocess.Popen, watch: int | None) -> None:
+        """Called once the command has exited, been killed or timed out, before it is reaped; returns only when
+        nothing the command started is left running (as far as this sandbox can know)."""
 
     def _status(self, returncode: int) -> tuple[int | None, int | None]:
         return (None, -returncode) if returncode < 0 else (returncode, None)
@@ -238,11 +255,11 @@ class Sandbox(ABC):
             return prlimit
         return [self._tool("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *prlimit]
 
-    def _tool(self, name: str) -> str:
+    def _tool(self, name: str, package: str = "util-linux", path: str = PATH) -> str:
         if name not in self._tools:
-            found = shutil.which(name, path=PATH)
+            found = shutil.which(name, path=path)
             if found is None:
-                raise SandboxError(f"`{name}` is missing: apt-get install -y util-linux")
+                raise SandboxError(f"`{name}` is missing: apt-get install -y {package}")
             self._tools[name] = found
         return self._tools[name]
 
@@ -260,12 +277,15 @@ class NoSandbox(Sandbox):
     def _command(self, argv, workdir, limits, env, writable_host):
         return argv, {"cwd": workdir, "env": {"PATH": PATH, "HOME": str(workdir), "LANG": "C.UTF-8", **env}}
 
-    def _kill(self, proc):
+    def _kill(self, proc, watch):
         _signal(-proc.pid)
 
-    def _after_exit(self, proc):
-        # the group's leader is a zombie until reaped, so its group id cannot be reused yet: kill what it left running
+    def _after_exit(self, proc, watch):
+        # the group's leader is a zombie until reaped, so its group id cannot be reused yet: kill what it left running,
+        # then wait until none of it runs (a group id stays reserved while any process has it)
         _signal(-proc.pid)
+        proc.wait()
+        _drain_group(proc.pid)
 
 
 def __getattr__(name: str):
