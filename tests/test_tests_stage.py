@@ -203,13 +203,13 @@ def _journal_lines(path: Path) -> int:
 
 
 def test_kill_9_then_resume_gives_identical_rows(tmp_path, api_env):
-    n, kill_after = 40, 5
+    n, kill_after = 80, 5  # 80 answers at ~0.1 s each, 4 at a time: ~2 s of run to kill 5 answers in, even under load
     rows = [_row(i, "python", SOLUTIONS["python"].format(i=i)) for i in range(n)]
     with TeacherServer(answer=answer_tests) as clean:
         reference = _kept(
             run_tests_stage(stage_config(tmp_path, clean, out="ref"), make_upstream(tmp_path / "ref", rows))
         )
-    with TeacherServer(answer=answer_tests, latency=(0.02, 0.15)) as server:
+    with TeacherServer(answer=answer_tests, latency=(0.05, 0.15)) as server:
         config = stage_config(tmp_path, server)
         upstream = make_upstream(tmp_path / "out", rows)
         run_dir, _ = stage_run_dir(config, upstream)
