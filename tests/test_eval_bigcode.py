@@ -129,10 +129,11 @@ def flags(argv: list[str]) -> dict:
 
 def test_missing_harness_names_the_install_commands(tmp_path, monkeypatch):
     monkeypatch.delenv("BIGCODE_HARNESS_DIR", raising=False)
+    monkeypatch.setattr(bigcode, "HARNESS_VENV", tmp_path / "no-venv")
     with pytest.raises(HarnessMissing) as err:
         bigcode.find_harness(None)
     message = str(err.value)
-    assert "BIGCODE_HARNESS_DIR" in message
+    assert "no-venv is missing" in message and "make harness" in message and "BIGCODE_HARNESS_DIR" in message
     assert "git clone https://github.com/bigcode-project/bigcode-evaluation-harness" in message
     assert "pip install -e ." in message
     assert "Docker" in message and "toolchains" in message
@@ -149,8 +150,9 @@ def test_missing_harness_names_the_install_commands(tmp_path, monkeypatch):
 
 def test_harness_found_from_env(harness, monkeypatch):
     monkeypatch.setenv("BIGCODE_HARNESS_DIR", str(harness))
-    assert bigcode.find_harness(None) == harness.resolve()
-    assert bigcode.harness_revision(harness) == "0123456789abcdef0123456789abcdef01234567"
+    found = bigcode.find_harness(None)
+    assert (found.dir, found.python, found.packaged) == (harness.resolve(), sys.executable, False)
+    assert found.source == "bigcode-evaluation-harness 0123456789abcdef0123456789abcdef01234567"
 
 
 # --- the command -----------------------------------------------------------------------------------------------
@@ -303,7 +305,7 @@ def test_relative_model_and_output_folders_are_found_from_the_harness_folder(har
 
 
 def test_saved_generations_are_scored_without_generating(harness, tmp_path, monkeypatch):
-    kw = {"harness_dir": harness, "out_dir": tmp_path / "out", "accelerate": False, "limit": 2}
+    kw = {"harness_dir": harness, "out_dir": tmp_path / "out", "accelerate": False, "limit": 2, "sandbox": "none"}
     monkeypatch.setenv("STANDIN_FAIL_AFTER_GENERATION", "ds1000-all-completion")
     with pytest.raises(HarnessError, match="exited with code 1.*harness.log"):
         bigcode.run_task("ds1000", "m", **kw)
@@ -317,7 +319,7 @@ def test_saved_generations_are_scored_without_generating(harness, tmp_path, monk
 
 
 def test_scores_of_other_settings_are_not_reused(harness, tmp_path):
-    kw = {"harness_dir": harness, "out_dir": tmp_path / "out", "accelerate": False, "n_samples": 2}
+    kw = {"harness_dir": harness, "out_dir": tmp_path / "out", "accelerate": False, "n_samples": 2, "sandbox": "none"}
     entry = bigcode.run_task("multiple-java", "m", **kw)
     metrics = tmp_path / "out" / entry["subsets"]["multiple-java"]["run_dir"] / "metrics.json"
     data = json.loads(metrics.read_text())
