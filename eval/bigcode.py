@@ -253,6 +253,23 @@ class Generations:
 
 # --- running ---------------------------------------------------------------------------------------------------
 
+# what the harness runs MultiPL-E's programs with (bigcode_eval/tasks/custom_metrics/multiple_metrics/eval_*.py)
+MULTIPLE_TOOLS = {"cpp": "g++", "java": "javac", "js": "node", "php": "php", "rs": "rustc", "swift": "swiftc"}
+
+
+def check_toolchain(harness_task: str, path: str | None = None) -> None:
+    """Raise before the harness runs when MultiPL-E's compiler or interpreter for `harness_task` is missing (on
+    `path`, default ours): the harness would count every program as failing and report 0 as a score."""
+    language = bigcode_data.multiple_language(harness_task)
+    tool = MULTIPLE_TOOLS.get(language or "")
+    if tool is not None and shutil.which(tool, path=path) is None:
+        hint = "no Debian 12 package: swift.org's toolchain" if language == "swift" else "`make toolchains`"
+        raise HarnessError(
+            f"{harness_task}: {tool} is not installed here, so every program would count as failing: install it "
+            f"({hint}) or leave {harness_task} out"
+        )
+
+
 SCORE_SECONDS_PER_PROGRAM = 30.0  # the sandbox's wall clock for scoring: ~3.4 s a C++ program on one busy core
 
 
@@ -448,6 +465,11 @@ def run_task(
     if Path(model).expanduser().exists():
         model = str(Path(model).expanduser().resolve())
     harness = find_harness(harness_dir, python=python)
+    if scored is not None or harness.packaged:  # the real harness will execute programs (a stand-in never does)
+        from dataset_builder.execution.sandbox import PATH
+
+        for task in spec.harness_tasks:
+            check_toolchain(task, PATH if scored is not None and sandbox == "bwrap" else None)
     run_env = {**(env or {}), **(bigcode_data.OFFLINE_ENV if offline_data is not None else {})}
     options = {
         "revision": revision,
