@@ -56,7 +56,8 @@ quickstart: $(STAMP) toolchains
 test: $(STAMP) toolchains
 	$(BIN)/python -m pytest -q -m "not slow and not gpu" tests
 
-test-slow: $(STAMP)
+# the slow tests include the real bigcode harness's (tests/test_eval_bigcode_harness.py): its venv and the toolchains
+test-slow: $(STAMP) $(HARNESS_STAMP) toolchains
 	$(BIN)/python -m pytest -q -m "slow and not gpu" tests
 
 lint: $(STAMP)
