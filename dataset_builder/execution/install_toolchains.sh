@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what execution verification needs: bubblewrap, libseccomp's Python bindings for the system python3 (the
 # sandbox's syscall filter is built with them) and one toolchain per language (`make toolchains`; README,
-# "Execution-verified data").
+# "Execution-verified data"), with the javatuples jar that bigcode-evaluation-harness's MultiPL-E Java runner puts on
+# its CLASSPATH (linked at /usr/multiple/javatuples-1.2.jar).
 # Idempotent: each command is looked up first and only what is missing is installed. As root with apt-get it
 # installs the Debian packages; otherwise it prints the exact commands and goes on. TypeScript comes from npm into
 # $OSS_INSTRUCT_TOOLS (default ~/.cache/oss-instruct/tools; as root /usr/local/lib/oss-instruct/tools, because the
