@@ -2,10 +2,13 @@
 
 The harness comes from PyPI (`make harness`: nvidia-bigcode-eval, which ships its `bigcode_eval` module, in
 .venv-harness, with `eval/bigcode_harness/main.py` as its `main.py`), or from a git clone (`--harness_dir`). This
-module finds it, builds the command, runs it once per harness task, resumes, and turns the harness's metric JSON
-(`eval/bigcode_metrics.py`) into our benchmark entry. Model output is executed only by the harness itself
-(`--allow_code_execution`), never here; scoring saved generations (`--load_generations_path`) runs the harness inside
-the bubblewrap sandbox (no network, only /usr, the toolchains, the harness's environment and the task's folder).
+module finds it, builds the commands, runs them per harness task, resumes, and turns the harness's metric JSON
+(`eval/bigcode_metrics.py`) into our benchmark entry. Nothing the model wrote runs on this host: the harness generates
+with `--generation_only` (it loads the model and executes nothing), then scores the saved samples
+(`--load_generations_path`, `--allow_code_execution`) inside the bubblewrap sandbox (no network, only /usr, the
+toolchains, the harness's environment and the task's folder, where MultiPL-E's data is laid out). `--harness_sandbox
+none` scores on the host instead, as an explicit choice (a warning says so); DS-1000 and APPS need it, because their
+scoring downloads data, and then belong in a container.
 
 Scoring only: `load_generations_path` takes a file in the harness's own format (a JSON list with one list of samples
 per problem, each sample the whole program: prompt + completion), e.g. from vLLM or an API, and scores it without
@@ -18,7 +21,7 @@ loading a model. Offline: `offline_data` lays out the data in each task's folder
     OUT_DIR/<harness task>-<fingerprint>/tmp/                           its private TMPDIR (MultiPL-E's results)
 
 Resume: finished scores whose `config` records the same settings are read back; saved generations without scores are
-scored again with `--load_generations_path` (no generation); otherwise the task runs from the start.
+only scored; otherwise the task generates, then scores.
 
 APPS runs its three difficulties as three harness tasks; the overall pass@1 weights each by its number of problems.
 """
@@ -153,8 +156,12 @@ def run_dir_for(out_dir: str | os.PathLike, settings: dict, scored: str | None =
     return Path(out_dir).expanduser().resolve() / f"{settings['tasks']}-{fingerprint(key)}"
 
 
+MODES = ("generate", "score")
+
+
 def generations_path(run_dir: Path, harness_task: str) -> Path:
-    # The harness writes `{splitext(--save_generations_path)[0]}_{task}.json` (Evaluator.evaluate).
+    # The harness writes `{splitext(--save_generations_path)[0]}_{task}.json` (main.main with --generation_only,
+    # Evaluator.evaluate without).
     return run_dir / f"generations_{harness_task}.json"
 
 
@@ -173,11 +180,17 @@ def harness_command(
     python: str = sys.executable,
     accelerate: bool = True,
     scored: str | None = None,
+    mode: str = "generate",
 ) -> list[str]:
     """The argv of one harness run with the paper's settings (`harness_task` picks one of APPS's three); `scored`
     as in `run_dir_for`.
 
+    `mode` "generate": `--generation_only` (the harness loads the model, writes its samples and executes nothing; no
+    `--allow_code_execution`), through accelerate unless `accelerate` is False. "score": `--allow_code_execution`
+    on the saved samples (`--load_generations_path`), with plain python (no model is loaded), for the sandbox.
     No token is ever passed: the harness loads models through huggingface_hub, which reads HF_TOKEN itself."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     spec = task_spec(task_key)
     if harness_task is None:
         if len(spec.harness_tasks) != 1:
@@ -197,16 +210,23 @@ def harness_command(
     )
     run_dir = run_dir_for(out_dir, settings, scored)
     main = str(Path(harness_dir).expanduser().resolve() / "main.py")
-    argv = [python, "-m", "accelerate.commands.launch", main] if accelerate else [python, main]
+    launch = accelerate and mode == "generate"
+    argv = [python, "-m", "accelerate.commands.launch", main] if launch else [python, main]
     for name, value in settings.items():
         if value is None:
             continue
         argv += [f"--{name}", str(value)]
+    if mode == "generate":
+        return argv + [
+            "--generation_only",
+            "--save_generations",
+            "--save_generations_path",
+            str(run_dir / "generations.json"),
+        ]
     return argv + [
         "--allow_code_execution",
-        "--save_generations",
-        "--save_generations_path",
-        str(run_dir / "generations.json"),
+        "--load_generations_path",
+        str(generations_path(run_dir, harness_task)),
         "--metric_output_path",
         str(run_dir / "metrics.json"),
     ]
@@ -380,15 +400,20 @@ def _launch_sandboxed(argv: list[str], run_dir: Path, env: dict | None, harness:
 
 
 def run_harness_task(
-    argv: list[str],
+    generate: list[str] | None,
+    score: list[str],
     settings: dict,
     run_dir: Path,
     env: dict | None = None,
     *,
     sandboxed: Harness | None = None,
 ) -> tuple[dict, int | None]:
-    """Scores of one harness task (resumed when possible) and its number of problems. With `sandboxed`, scoring
-    saved generations runs inside bubblewrap (generating never does: it needs the network and the GPU)."""
+    """Scores of one harness task (resumed when possible) and its number of problems.
+
+    The harness first generates on this host with `generate` (`--generation_only`: it loads the model, needs the
+    network and the GPU, and executes nothing), then scores the saved samples with `score`: inside bubblewrap with
+    `sandboxed`, on this host without it. Saved generations without scores are only scored; `generate` None means
+    there is no model (a generations file given to score)."""
     task = settings["tasks"]
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "settings.json").write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
@@ -403,14 +428,28 @@ def run_harness_task(
         saved = _saved_generations(gen_file, settings["limit"])
         if saved is not None:
             logger.info("%s: scoring the saved generations %s", task, gen_file)
-            score = argv + ["--load_generations_path", str(gen_file)]
-            if sandboxed is None:
-                _launch(score, run_dir, env)
-            else:
-                _launch_sandboxed(score, run_dir, env, sandboxed, sum(len(p) for p in saved[: settings["limit"]]))
+        elif generate is None:
+            raise HarnessError(f"{task}: {gen_file} is missing or incomplete, and there is no model to generate with")
         else:
             gen_file.unlink(missing_ok=True)
-            _launch(argv, run_dir, env)
+            logger.info("%s: generating (the harness executes nothing in this step)", task)
+            _launch(generate, run_dir, env)
+            saved = _saved_generations(gen_file, settings["limit"])
+            if saved is None:
+                raise HarnessError(f"the harness left no complete {gen_file}: see {run_dir / 'harness.log'}")
+        if sandboxed is None:
+            logger.warning(
+                "%s: scoring on this host without a sandbox (--harness_sandbox none): the model's programs run with "
+                "this user's rights and network",
+                task,
+            )
+            _launch(score, run_dir, env)
+        else:
+            language = bigcode_data.multiple_language(task)
+            if language is not None and not (run_dir / "nuprl" / "MultiPL-E").is_dir():
+                bigcode_data.export_multiple(run_dir, task, sandboxed.python, env)  # the sandbox has no network
+            programs = sum(len(p) for p in saved[: settings["limit"]])
+            _launch_sandboxed(score, run_dir, env, sandboxed, programs)
         parsed = parse_metrics(metrics_file, task)
         if not same_settings(parsed["config"], settings):
             raise HarnessError(f"{metrics_file} does not record the settings asked for ({run_dir / 'settings.json'})")
@@ -421,7 +460,31 @@ def run_harness_task(
     return parsed, n_tasks
 
 
+def combined_scores(subsets: dict[str, dict]) -> dict[str, float]:
+    """One benchmark's scores from its harness tasks' (`{"n_tasks": n, "scores": {...}}` each): APPS weights each
+    difficulty by its number of problems; a single task's are its own."""
+    if len(subsets) == 1:
+        (only,) = subsets.values()
+        return only["scores"]
+    common = set.intersection(*(set(s["scores"]) for s in subsets.values()))
+    total = sum(s["n_tasks"] for s in subsets.values())
+    return {k: sum(s["scores"][k] * s["n_tasks"] for s in subsets.values()) / total for k in sorted(common)}
+
+
 SANDBOXES = ("bwrap", "none")
+
+
+def check_sandbox(task_key: str, sandbox: str) -> None:
+    """Raise before anything runs when `sandbox` is unknown, or is bubblewrap for a benchmark that cannot be scored
+    without the network (DS-1000 and APPS: the sandbox has none)."""
+    if sandbox not in SANDBOXES:
+        raise ValueError(f"harness sandbox must be one of {', '.join(SANDBOXES)}, not {sandbox!r}")
+    if sandbox == "bwrap" and task_key in bigcode_data.ONLINE_ONLY:
+        raise ValueError(
+            f"{task_key} cannot be scored in the sandbox ({bigcode_data.ONLINE_ONLY[task_key]}; the sandbox has no "
+            "network): score it with --harness_sandbox none inside a container or VM of its own "
+            "(recipes/eval/bigcode_python.yaml), never on a machine you care about"
+        )
 
 
 def run_task(
@@ -447,10 +510,9 @@ def run_task(
     `env` adds variables to the harness's environment (which already has ours, HF_TOKEN included).
     `load_generations_path` scores that file (the module docstring) instead of generating: `model` is then only a
     name, and the file's shape sets n_samples and limit. `offline_data` (a MultiPL-E folder) lays out the task's data
-    and runs the harness offline. `sandbox` ("bwrap" or "none") is where saved generations are scored."""
-    if sandbox not in SANDBOXES:
-        raise ValueError(f"harness sandbox must be one of {', '.join(SANDBOXES)}, not {sandbox!r}")
+    and runs the harness offline. `sandbox` ("bwrap" or "none") is where the saved generations are scored."""
     spec = task_spec(task_key)
+    check_sandbox(task_key, sandbox)
     if offline_data is not None:
         bigcode_data.check_offline(task_key)
     scored = None
@@ -465,11 +527,10 @@ def run_task(
     if Path(model).expanduser().exists():
         model = str(Path(model).expanduser().resolve())
     harness = find_harness(harness_dir, python=python)
-    if scored is not None or harness.packaged:  # the real harness will execute programs (a stand-in never does)
-        from dataset_builder.execution.sandbox import PATH
+    from dataset_builder.execution.sandbox import PATH
 
-        for task in spec.harness_tasks:
-            check_toolchain(task, PATH if scored is not None and sandbox == "bwrap" else None)
+    for task in spec.harness_tasks:
+        check_toolchain(task, PATH if sandbox == "bwrap" else None)
     run_env = {**(env or {}), **(bigcode_data.OFFLINE_ENV if offline_data is not None else {})}
     options = {
         "revision": revision,
@@ -482,17 +543,19 @@ def run_task(
     complete = limit is None
     for task in spec.harness_tasks:
         settings = task_settings(task_key, task, model, **options)
-        argv = harness_command(
-            task_key,
-            model,
-            harness_dir=harness.dir,
-            out_dir=out_dir,
-            harness_task=task,
-            python=harness.python,
-            accelerate=accelerate and scored is None,
-            scored=scored and scored.sha256,
+        command = {
+            "task_key": task_key,
+            "model": model,
+            "harness_dir": harness.dir,
+            "out_dir": out_dir,
+            "harness_task": task,
+            "python": harness.python,
+            "accelerate": accelerate,
+            "scored": scored and scored.sha256,
             **options,
-        )
+        }
+        generate = None if scored is not None else harness_command(**command, mode="generate")
+        score = harness_command(**command, mode="score")
         run_dir = run_dir_for(out_dir, settings, scored and scored.sha256)
         run_dir.mkdir(parents=True, exist_ok=True)
         dataset_size = None
@@ -506,7 +569,7 @@ def run_task(
             if not gen_file.is_file() or gen_file.read_bytes() != scored.path.read_bytes():
                 shutil.copyfile(scored.path, gen_file)
         parsed, n_tasks = run_harness_task(
-            argv, settings, run_dir, run_env, sandboxed=harness if sandbox == "bwrap" else None
+            generate, score, settings, run_dir, run_env, sandboxed=harness if sandbox == "bwrap" else None
         )
         subsets[task] = {
             "n_tasks": n_tasks,
@@ -516,13 +579,7 @@ def run_task(
         }
 
     counts = [s["n_tasks"] for s in subsets.values()]
-    if len(subsets) == 1:
-        (only,) = subsets.values()
-        scores = only["scores"]
-    else:  # APPS: each difficulty weighted by its number of problems
-        common = set.intersection(*(set(s["scores"]) for s in subsets.values()))
-        total = sum(counts)
-        scores = {k: sum(s["scores"][k] * s["n_tasks"] for s in subsets.values()) / total for k in sorted(common)}
+    scores = combined_scores(subsets)
     settings = benchmark_settings(task_key, **options)
     if scored is not None:
         settings = {**settings, "limit": None if complete else limit, "scored_generations": scored.sha256}

@@ -11,8 +11,11 @@ DS-1000 and APPS cannot run offline: their data is Hub-only or downloaded at run
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 # what the harness's process needs to find the local copies and reach nothing else
@@ -21,6 +24,9 @@ ONLINE_ONLY = {
     "ds1000": "DS-1000's data is on the Hugging Face Hub only and its extras pin a Python 3.7-era stack",
     "apps": "APPS's data is on the Hugging Face Hub only and its metric downloads its test cases at run time",
 }
+# what bigcode_eval/tasks/multiple.py loads (GeneralMultiPLE.DATASET_PATH, DATASET_REVISION)
+MULTIPLE_DATASET = "nuprl/MultiPL-E"
+MULTIPLE_REVISION = "8a4cb75204eb3d5855a81778db6b95bfc80c9136"
 # the Hub's row counts (nuprl/MultiPL-E's card), for telling a complete generations file when the data is not local
 HUB_PROBLEMS = {"cpp": 161, "java": 158, "js": 161, "php": 161, "rs": 156, "swift": 158}
 
@@ -84,4 +90,48 @@ def lay_out(workdir: str | os.PathLike, harness_task: str, multiple_dir: str | o
             (target / path.relative_to(source)).mkdir()
         elif path.is_file():
             shutil.copyfile(path, target / path.relative_to(source))
+    return count_rows(rows)
+
+
+_EXPORT = """
+import sys
+from datasets import load_dataset
+path, name, revision, target = sys.argv[1:5]
+load_dataset(path, name, revision=revision, split="test").to_json(target, lines=True, force_ascii=False)
+"""
+
+
+def export_multiple(
+    workdir: str | os.PathLike,
+    harness_task: str,
+    python: str,
+    env: dict | None = None,
+    source: str = MULTIPLE_DATASET,
+) -> int:
+    """Lay out in `workdir` the MultiPL-E rows of `harness_task` as the harness loads them on this host (from the Hub
+    or its cache, where generating put them), for a sandboxed harness that has no network; returns their number.
+    `python` is the harness's (its `datasets`); it loads data only and runs nothing the model wrote. `source` is
+    what `load_dataset` loads: the harness's dataset, or a local MultiPL-E folder."""
+    language = multiple_language(harness_task)
+    if language is None:
+        raise OfflineDataError(f"{harness_task} is not a MultiPL-E task")
+    workdir = Path(workdir)
+    target = workdir / "nuprl" / "MultiPL-E"
+    rows = target / f"humaneval-{language}" / "test.jsonl"
+    rows.parent.mkdir(parents=True, exist_ok=True)
+    argv = [python, "-c", _EXPORT, source, f"humaneval-{language}", MULTIPLE_REVISION, str(rows)]
+    with tempfile.TemporaryDirectory() as empty:  # where no folder of the dataset's name hides the Hub's
+        done = subprocess.run(argv, cwd=empty, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    if done.returncode != 0:
+        shutil.rmtree(target)
+        raise OfflineDataError(
+            f"{harness_task}: could not load {source} humaneval-{language} for the sandbox "
+            f"({done.stderr.strip().splitlines()[-1:] or ['no output']}): reach the Hub, or pass a local copy "
+            "with --harness_offline_data"
+        )
+    config = {
+        "config_name": f"humaneval-{language}",
+        "data_files": [{"split": "test", "path": rows.parent.name + "/test.jsonl"}],
+    }
+    (target / "README.md").write_text("---\nconfigs:\n- " + json.dumps(config) + "\n---\n", encoding="utf-8")
     return count_rows(rows)

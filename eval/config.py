@@ -102,7 +102,11 @@ class EvalConfig:
         },
     )
     harness_sandbox: str = field(
-        default="bwrap", metadata={"help": "Where the harness scores saved generations: bwrap | none."}
+        default="bwrap",
+        metadata={
+            "help": "Where the harness scores the generated programs: bwrap (the sandbox) | none (this host, for "
+            "DS-1000 and APPS, whose scoring needs the network: run those inside a container)."
+        },
     )
     precision: str = field(default="bf16", metadata={"help": "bigcode harness: fp32 | fp16 | bf16"})
     # --- output ----------------------------------------------------------------------------------------------
@@ -138,6 +142,12 @@ class EvalConfig:
             raise ValueError("load_generations_path scores one bigcode benchmark: give exactly one in --benchmarks")
         if self.load_generations_path and not os.path.isfile(os.path.expanduser(self.load_generations_path)):
             raise ValueError(f"load_generations_path: no file at {self.load_generations_path}")
+        if any(key in BIGCODE_BENCHMARKS for key in self.benchmarks):
+            from eval.bigcode import check_sandbox
+
+            for key in self.benchmarks:
+                if key in BIGCODE_BENCHMARKS:
+                    check_sandbox(key, self.harness_sandbox)
         if self.harness_offline_data:
             from eval.bigcode_data import check_offline
 

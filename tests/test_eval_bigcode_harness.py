@@ -15,6 +15,7 @@ import pytest
 
 from eval import bigcode, bigcode_data
 from eval.bigcode_metrics import HarnessError
+from eval.bigcode_tasks import task_settings
 from eval.config import EvalConfig
 from eval.results import validate_results
 from tests.multiple_solutions import CORRECT, WRONG
@@ -69,7 +70,12 @@ def test_lay_out_multiple_and_humaneval(tmp_path):
 @pytest.mark.parametrize("benchmark", ["ds1000", "apps"])
 def test_ds1000_and_apps_offline_fail_before_anything_runs(benchmark, tmp_path):
     with pytest.raises(ValueError, match=f"^{benchmark} cannot run offline .*Hub"):
-        EvalConfig(model_name_or_path="m", benchmarks=["humaneval", benchmark], harness_offline_data=str(FIXTURE))
+        EvalConfig(
+            model_name_or_path="m",
+            benchmarks=["humaneval", benchmark],
+            harness_offline_data=str(FIXTURE),
+            harness_sandbox="none",
+        )
 
 
 def test_generations_file_errors_name_the_format(tmp_path):
@@ -166,3 +172,56 @@ def test_swift_without_its_toolchain_is_refused_before_the_harness_runs(tmp_path
             "multiple-swift", "m", harness_dir=None, out_dir=tmp_path, load_generations_path=gens, offline_data=FIXTURE
         )
     assert not list(tmp_path.glob("multiple-swift-*"))
+
+
+@pytest.mark.slow
+def test_saved_generations_of_a_model_are_scored_in_the_sandbox_without_generating(tmp_path, build, monkeypatch):
+    """Resume after generating: the samples are saved, the scores are not. Only the scoring command runs (in the
+    sandbox, no --generation_only); scores recorded with other settings are scored again, never regenerated. The
+    output folder is relative to us, as --output_dir may be."""
+    harness_or_skip()
+    monkeypatch.chdir(build)
+    options = {"n_samples": 1, "batch_size": 1, "limit": 3}
+    kw = {"harness_dir": None, "out_dir": "out", "offline_data": FIXTURE, **options}
+    settings = task_settings("multiple-php", "multiple-php", "org/model", **options)
+    run_dir = bigcode.run_dir_for(build / "out", settings)
+    run_dir.mkdir(parents=True)
+    known_generations("php", bigcode.generations_path(run_dir, "multiple-php"))
+
+    entry = bigcode.run_task("multiple-php", "org/model", **kw)
+    assert entry["scores"] == {"pass@1": pytest.approx(2 / 3)} and entry["dataset"]["n_tasks"] == 3
+    assert entry["subsets"]["multiple-php"]["run_dir"] == run_dir.name
+    commands = [line for line in (run_dir / "harness.log").read_text().splitlines() if line.startswith("$ ")]
+    assert len(commands) == 1 and commands[0].startswith("$ (bwrap) ") and "--allow_code_execution" in commands[0]
+    assert "--generation_only" not in commands[0] and "accelerate" not in commands[0]
+
+    metrics = run_dir / "metrics.json"
+    data = json.loads(metrics.read_text())
+    data["config"]["temperature"] = 0.8
+    metrics.write_text(json.dumps(data))
+    assert bigcode.run_task("multiple-php", "org/model", **kw)["scores"] == entry["scores"]
+    commands = [line for line in (run_dir / "harness.log").read_text().splitlines() if line.startswith("$ ")]
+    assert len(commands) == 2 and all(c.startswith("$ (bwrap) ") for c in commands)
+
+
+def test_multiple_rows_are_exported_for_the_sandbox(tmp_path):
+    """What the harness loaded on this host to generate is laid out for the sandbox (no network) to score with, by
+    the harness's own `datasets`: here from a local MultiPL-E folder instead of the Hub."""
+    python = bigcode.HARNESS_VENV / "bin" / "python"
+    if not python.is_file():
+        pytest.skip(f"no {bigcode.HARNESS_VENV}: run `make harness` (bigcode-evaluation-harness from PyPI)")
+    env = {**bigcode_data.OFFLINE_ENV, "HF_HOME": str(tmp_path / "hf")}
+    run_dir = tmp_path / "run"
+    assert bigcode_data.export_multiple(run_dir, "multiple-php", str(python), env, source=str(FIXTURE)) == 3
+    exported = [json.loads(line) for line in (run_dir / "nuprl/MultiPL-E/humaneval-php/test.jsonl").open()]
+    assert [(r["name"], r["prompt"], r["tests"]) for r in exported] == [
+        (r["name"], r["prompt"], r["tests"]) for r in rows("php")
+    ]
+    # and the harness's loader finds the copy by the dataset's name, as the sandboxed harness will
+    load = "from datasets import load_dataset; print(len(load_dataset('nuprl/MultiPL-E', 'humaneval-php')['test']))"
+    done = subprocess.run(
+        [python, "-c", load], cwd=run_dir, env={**env, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True
+    )
+    assert done.stdout.strip() == "3", done.stderr[-2000:]
+    with pytest.raises(bigcode_data.OfflineDataError, match="could not load .*--harness_offline_data"):
+        bigcode_data.export_multiple(tmp_path / "none", "multiple-php", str(python), env, source=str(tmp_path / "no"))
