@@ -53,10 +53,11 @@ toolchains:
 quickstart: $(STAMP) toolchains
 	PYTHON=$(BIN)/python bash recipes/runbooks/quickstart.sh
 
-test: $(STAMP) toolchains
+# the real bigcode harness's tests (tests/test_eval_bigcode_harness.py, ~2 min) run here too: its venv first (~2 min)
+test: $(STAMP) $(HARNESS_STAMP) toolchains
 	$(BIN)/python -m pytest -q -m "not slow and not gpu" tests
 
-# the slow tests include the real bigcode harness's (tests/test_eval_bigcode_harness.py): its venv and the toolchains
+# the slow tests include the harness-vs-executor cross-check (tests/test_eval_bigcode_executor.py, ~2 min)
 test-slow: $(STAMP) $(HARNESS_STAMP) toolchains
 	$(BIN)/python -m pytest -q -m "slow and not gpu" tests
 
@@ -68,12 +69,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix $(LINT_DIRS)
 	$(BIN)/ruff format $(LINT_DIRS)
 
-bench: $(STAMP) toolchains
+bench: $(STAMP) $(HARNESS_STAMP) toolchains
 	$(BIN)/python -m bench.teacher_client
 	$(BIN)/python -m bench.seed_extraction
 	$(BIN)/python -m bench.decontamination
 	$(BIN)/python -m bench.padding_waste
 	$(BIN)/python -m bench.eval_scoring
+	$(BIN)/python -m bench.multiple_scoring
 	$(BIN)/python -m bench.generation_throughput
 	$(BIN)/python -m bench.execution
 	$(BIN)/python -m bench.toy_teacher_memory

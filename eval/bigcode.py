@@ -504,13 +504,16 @@ def run_task(
     load_generations_path: str | os.PathLike | None = None,
     offline_data: str | os.PathLike | None = None,
     sandbox: str = "bwrap",
+    workers: int | None = None,
 ) -> dict:
     """Run (or resume) one benchmark through the harness and return its entry for results.json.
 
     `env` adds variables to the harness's environment (which already has ours, HF_TOKEN included).
     `load_generations_path` scores that file (the module docstring) instead of generating: `model` is then only a
     name, and the file's shape sets n_samples and limit. `offline_data` (a MultiPL-E folder) lays out the task's data
-    and runs the harness offline. `sandbox` ("bwrap" or "none") is where the saved generations are scored."""
+    and runs the harness offline. `sandbox` ("bwrap" or "none") is where the saved generations are scored.
+    `workers`: MultiPL-E's scoring threads (the harness's own main.py, `make harness`, takes MULTIPLE_WORKERS; by
+    default the harness runs cpu_count() - 1)."""
     spec = task_spec(task_key)
     check_sandbox(task_key, sandbox)
     if offline_data is not None:
@@ -532,6 +535,10 @@ def run_task(
     for task in spec.harness_tasks:
         check_toolchain(task, PATH if sandbox == "bwrap" else None)
     run_env = {**(env or {}), **(bigcode_data.OFFLINE_ENV if offline_data is not None else {})}
+    if workers is not None:
+        if workers < 1:
+            raise ValueError(f"harness workers must be at least 1, not {workers}")
+        run_env["MULTIPLE_WORKERS"] = str(workers)
     options = {
         "revision": revision,
         "precision": precision,

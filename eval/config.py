@@ -108,6 +108,13 @@ class EvalConfig:
             "DS-1000 and APPS, whose scoring needs the network: run those inside a container)."
         },
     )
+    harness_workers: int | None = field(
+        default=None,
+        metadata={
+            "help": "MultiPL-E's scoring threads (one compiler or interpreter each; default: the harness's "
+            "cpu_count() - 1). Does not change scores."
+        },
+    )
     precision: str = field(default="bf16", metadata={"help": "bigcode harness: fp32 | fp16 | bf16"})
     # --- output ----------------------------------------------------------------------------------------------
     output_dir: str = field(default="outputs/eval", metadata={"help": "Runs go to OUTPUT_DIR/<model>/."})

@@ -200,6 +200,7 @@ def run_bigcode(config: EvalConfig, key: str, run_dir: Path) -> dict:
         load_generations_path=config.load_generations_path,
         offline_data=config.harness_offline_data,
         sandbox=config.harness_sandbox,
+        workers=config.harness_workers,
         **bigcode_options(config),
     )
 

@@ -2,8 +2,8 @@
 
 Known generations of MultiPL-E's HumanEval_0.._2 (tests/multiple_solutions.py, on tests/fixtures/multipl-e/) are
 scored through our command: two correct programs and one wrong one, so the harness's pass@1 must be exactly 2/3. The
-harness tests skip where .venv-harness is missing (`make harness`) or bubblewrap cannot run; the layout and error
-tests run everywhere.
+harness tests (~2 min on 2 cores) are part of `make test`, which builds .venv-harness first; they skip where it is
+missing (`make harness`) or bubblewrap cannot run. The layout and error tests run everywhere.
 """
 
 import json
@@ -108,7 +108,6 @@ def test_a_missing_toolchain_is_an_error_not_a_zero(tmp_path):
 # --- the real harness ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("language", list(LANGUAGES))
 def test_known_generations_score_exactly_and_resume(language, tmp_path, build):
     harness_or_skip()
@@ -143,7 +142,6 @@ def test_known_generations_score_exactly_and_resume(language, tmp_path, build):
     assert (run_dir / "harness.log").read_text() == log
 
 
-@pytest.mark.slow
 def test_the_eval_command_scores_a_generations_file(tmp_path, build):
     """`python -m eval ... --load_generations_path` end to end: results.json holds the harness's score."""
     harness_or_skip()
@@ -158,7 +156,6 @@ def test_the_eval_command_scores_a_generations_file(tmp_path, build):
     assert entry["scores"] == {"pass@1": pytest.approx(2 / 3)} and entry["complete"] is True
 
 
-@pytest.mark.slow
 def test_swift_without_its_toolchain_is_refused_before_the_harness_runs(tmp_path):
     harness_or_skip()
     import shutil
@@ -174,7 +171,6 @@ def test_swift_without_its_toolchain_is_refused_before_the_harness_runs(tmp_path
     assert not list(tmp_path.glob("multiple-swift-*"))
 
 
-@pytest.mark.slow
 def test_saved_generations_of_a_model_are_scored_in_the_sandbox_without_generating(tmp_path, build, monkeypatch):
     """Resume after generating: the samples are saved, the scores are not. Only the scoring command runs (in the
     sandbox, no --generation_only); scores recorded with other settings are scored again, never regenerated. The
