@@ -516,6 +516,8 @@ def run_task(
     default the harness runs cpu_count() - 1)."""
     spec = task_spec(task_key)
     check_sandbox(task_key, sandbox)
+    if workers is not None and workers < 1:
+        raise ValueError(f"harness workers must be at least 1, not {workers}")
     if offline_data is not None:
         bigcode_data.check_offline(task_key)
     scored = None
@@ -536,8 +538,6 @@ def run_task(
         check_toolchain(task, PATH if sandbox == "bwrap" else None)
     run_env = {**(env or {}), **(bigcode_data.OFFLINE_ENV if offline_data is not None else {})}
     if workers is not None:
-        if workers < 1:
-            raise ValueError(f"harness workers must be at least 1, not {workers}")
         run_env["MULTIPLE_WORKERS"] = str(workers)
     options = {
         "revision": revision,

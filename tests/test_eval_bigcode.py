@@ -310,3 +310,8 @@ def test_a_run_is_named_by_the_task_settings_not_evalplus_ones():
     assert name() == "bigcode-bf16-bs50-t0.2-p0.95-n50-max512"
     assert name(temperature=0.8, top_p=0.9, n_samples=3, batch_size=4, max_new_tokens=64) == name()
     assert name(precision="fp16") == "bigcode-fp16-bs50-t0.2-p0.95-n50-max512"
+
+
+def test_scoring_threads_must_be_a_positive_number(tmp_path):
+    with pytest.raises(ValueError, match="harness workers must be at least 1, not 0"):
+        bigcode.run_task("multiple-php", "m", harness_dir=None, out_dir=tmp_path, workers=0)
