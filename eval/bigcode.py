@@ -1,17 +1,27 @@
 """MultiPL-E, DS-1000 and APPS through bigcode-evaluation-harness, with the paper's settings (`eval/bigcode_tasks.py`).
 
-The harness is not on PyPI: it is a git clone whose `main.py` is started with `accelerate launch`. This module finds
-it, builds that command, runs it once per harness task, resumes, and turns the harness's metric JSON
-(`eval/bigcode_metrics.py`) into our benchmark entry. Model output is executed only by the harness itself
-(`--allow_code_execution`), never here.
+The harness comes from PyPI (`make harness`: nvidia-bigcode-eval, which ships its `bigcode_eval` module, in
+.venv-harness, with `eval/bigcode_harness/main.py` as its `main.py`), or from a git clone (`--harness_dir`). This
+module finds it, builds the commands, runs them per harness task, resumes, and turns the harness's metric JSON
+(`eval/bigcode_metrics.py`) into our benchmark entry. Nothing the model wrote runs on this host: the harness generates
+with `--generation_only` (it loads the model and executes nothing), then scores the saved samples
+(`--load_generations_path`, `--allow_code_execution`) inside the bubblewrap sandbox (no network, only /usr, the
+toolchains, the harness's environment and the task's folder, where MultiPL-E's data is laid out). `--harness_sandbox
+none` scores on the host instead, as an explicit choice (a warning says so); DS-1000 and APPS need it, because their
+scoring downloads data, and then belong in a container.
+
+Scoring only: `load_generations_path` takes a file in the harness's own format (a JSON list with one list of samples
+per problem, each sample the whole program: prompt + completion), e.g. from vLLM or an API, and scores it without
+loading a model. Offline: `offline_data` lays out the data in each task's folder (`eval/bigcode_data.py`).
 
     OUT_DIR/<harness task>-<fingerprint>/settings.json                  the settings the fingerprint hashes
     OUT_DIR/<harness task>-<fingerprint>/generations_<harness task>.json  the harness's samples (list per problem)
     OUT_DIR/<harness task>-<fingerprint>/metrics.json                   the harness's scores + its `config`
     OUT_DIR/<harness task>-<fingerprint>/harness.log                    the harness's output
+    OUT_DIR/<harness task>-<fingerprint>/tmp/                           its private TMPDIR (MultiPL-E's results)
 
 Resume: finished scores whose `config` records the same settings are read back; saved generations without scores are
-scored again with `--load_generations_path` (no generation); otherwise the task runs from the start.
+only scored; otherwise the task generates, then scores.
 
 APPS runs its three difficulties as three harness tasks; the overall pass@1 weights each by its number of problems.
 """
@@ -26,15 +36,22 @@ import shlex
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from eval import bigcode_data
 from eval.bigcode_metrics import HarnessError, parse_metrics, same_settings
 from eval.bigcode_tasks import APPS_SUBSET_NOTE, benchmark_settings, task_settings, task_spec
 
 logger = logging.getLogger(__name__)
 
+REPO = Path(__file__).resolve().parent.parent
+PACKAGED_HARNESS = Path(__file__).resolve().parent / "bigcode_harness"  # main.py over the PyPI package
+HARNESS_VENV = REPO / ".venv-harness"  # `make harness`
+HARNESS_PACKAGE = "nvidia-bigcode-eval"
 HARNESS_URL = "https://github.com/bigcode-project/bigcode-evaluation-harness"
-INSTALL_HELP = f"""Install it from its repository (it is not on PyPI), in the environment whose python runs it:
+INSTALL_HELP = f"""Install it with `make harness` (from PyPI, pinned, into .venv-harness), or use a clone in the
+environment whose python runs it:
     git clone {HARNESS_URL}
     cd bigcode-evaluation-harness && pip install -e .
 then pass its folder as harness_dir (`--harness_dir`) or set BIGCODE_HARNESS_DIR.
@@ -47,23 +64,47 @@ class HarnessMissing(Exception):
     """bigcode-evaluation-harness cannot be found or imported."""
 
 
+@dataclass(frozen=True)
+class Harness:
+    """A harness found and checked: the folder of its `main.py`, the python that runs it, what it is."""
+
+    dir: Path
+    python: str
+    source: str  # "bigcode-evaluation-harness <commit>" or "... (nvidia-bigcode-eval <version>)", for results.json
+
+    @property
+    def packaged(self) -> bool:
+        return self.dir == PACKAGED_HARNESS
+
+
 # --- finding the harness ---------------------------------------------------------------------------------------
 
 
-def find_harness(harness_dir: str | os.PathLike | None = None, *, python: str = sys.executable) -> Path:
-    """The harness clone from `harness_dir` or env BIGCODE_HARNESS_DIR, checked: `main.py` is there and `python`
-    (the interpreter that will run it) can import `bigcode_eval`."""
+def find_harness(harness_dir: str | os.PathLike | None = None, *, python: str | None = None) -> Harness:
+    """The harness from `harness_dir`, env BIGCODE_HARNESS_DIR, or else the one `make harness` installs, checked:
+    `main.py` is there and `python` (the interpreter that will run it: by default .venv-harness's for the installed
+    one, ours for a clone) can import `bigcode_eval`."""
     given = harness_dir or os.environ.get("BIGCODE_HARNESS_DIR")
-    if not given:
-        raise HarnessMissing(
-            f"bigcode-evaluation-harness: no harness_dir given and BIGCODE_HARNESS_DIR is unset.\n{INSTALL_HELP}"
-        )
-    path = Path(given).expanduser().resolve()
+    if given:
+        path = Path(given).expanduser().resolve()
+        python = python or sys.executable
+    else:
+        path = PACKAGED_HARNESS
+        if python is None:
+            python = str(HARNESS_VENV / "bin" / "python")
+            if not Path(python).is_file():
+                raise HarnessMissing(
+                    f"bigcode-evaluation-harness: no harness_dir given and {HARNESS_VENV} is missing.\n{INSTALL_HELP}"
+                )
     if not (path / "main.py").is_file():
         raise HarnessMissing(
             f"bigcode-evaluation-harness: {path} has no main.py (not a clone of {HARNESS_URL}).\n{INSTALL_HELP}"
         )
-    check = "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('bigcode_eval') else 1)"
+    check = (
+        "import importlib.metadata as m, importlib.util, sys\n"
+        "if not importlib.util.find_spec('bigcode_eval'): sys.exit(1)\n"
+        f"print(m.version({HARNESS_PACKAGE!r}) if list(m.distributions(name={HARNESS_PACKAGE!r})) else '')"
+    )
     try:
         found = subprocess.run([python, "-c", check], cwd=path, capture_output=True, text=True)
     except FileNotFoundError as err:
@@ -73,7 +114,11 @@ def find_harness(harness_dir: str | os.PathLike | None = None, *, python: str = 
         raise HarnessMissing(
             f"bigcode-evaluation-harness: {python} cannot import bigcode_eval ({detail[0]}).\n{INSTALL_HELP}"
         )
-    return path
+    if path == PACKAGED_HARNESS:
+        source = f"bigcode-evaluation-harness ({HARNESS_PACKAGE} {found.stdout.strip() or 'unknown version'})"
+    else:
+        source = f"bigcode-evaluation-harness {harness_revision(path)}"
+    return Harness(path, python, source)
 
 
 def harness_revision(harness_dir: Path) -> str:
@@ -104,12 +149,19 @@ def fingerprint(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
 
 
-def run_dir_for(out_dir: str | os.PathLike, settings: dict) -> Path:
-    return Path(out_dir).expanduser().resolve() / f"{settings['tasks']}-{fingerprint(settings)}"
+def run_dir_for(out_dir: str | os.PathLike, settings: dict, scored: str | None = None) -> Path:
+    """The folder of one harness task; `scored` (the digest of a generations file scored on its own) is part of its
+    name, so that another file is never taken for this one's finished scores."""
+    key = settings if scored is None else {**settings, "scored_generations": scored}
+    return Path(out_dir).expanduser().resolve() / f"{settings['tasks']}-{fingerprint(key)}"
+
+
+MODES = ("generate", "score")
 
 
 def generations_path(run_dir: Path, harness_task: str) -> Path:
-    # The harness writes `{splitext(--save_generations_path)[0]}_{task}.json` (Evaluator.evaluate).
+    # The harness writes `{splitext(--save_generations_path)[0]}_{task}.json` (main.main with --generation_only,
+    # Evaluator.evaluate without).
     return run_dir / f"generations_{harness_task}.json"
 
 
@@ -127,10 +179,18 @@ def harness_command(
     n_samples: int | None = None,
     python: str = sys.executable,
     accelerate: bool = True,
+    scored: str | None = None,
+    mode: str = "generate",
 ) -> list[str]:
-    """The argv of one harness run with the paper's settings (`harness_task` picks one of APPS's three).
+    """The argv of one harness run with the paper's settings (`harness_task` picks one of APPS's three); `scored`
+    as in `run_dir_for`.
 
+    `mode` "generate": `--generation_only` (the harness loads the model, writes its samples and executes nothing; no
+    `--allow_code_execution`), through accelerate unless `accelerate` is False. "score": `--allow_code_execution`
+    on the saved samples (`--load_generations_path`), with plain python (no model is loaded), for the sandbox.
     No token is ever passed: the harness loads models through huggingface_hub, which reads HF_TOKEN itself."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     spec = task_spec(task_key)
     if harness_task is None:
         if len(spec.harness_tasks) != 1:
@@ -148,24 +208,89 @@ def harness_command(
         limit=limit,
         n_samples=n_samples,
     )
-    run_dir = run_dir_for(out_dir, settings)
+    run_dir = run_dir_for(out_dir, settings, scored)
     main = str(Path(harness_dir).expanduser().resolve() / "main.py")
-    argv = [python, "-m", "accelerate.commands.launch", main] if accelerate else [python, main]
+    launch = accelerate and mode == "generate"
+    argv = [python, "-m", "accelerate.commands.launch", main] if launch else [python, main]
     for name, value in settings.items():
         if value is None:
             continue
         argv += [f"--{name}", str(value)]
+    if mode == "generate":
+        return argv + [
+            "--generation_only",
+            "--save_generations",
+            "--save_generations_path",
+            str(run_dir / "generations.json"),
+        ]
     return argv + [
         "--allow_code_execution",
-        "--save_generations",
-        "--save_generations_path",
-        str(run_dir / "generations.json"),
+        "--load_generations_path",
+        str(generations_path(run_dir, harness_task)),
         "--metric_output_path",
         str(run_dir / "metrics.json"),
     ]
 
 
+# --- scoring only ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Generations:
+    """A generations file to score, checked: its digest names its folder; its shape sets the harness's --limit and
+    --n_samples (the harness scores the first `limit` problems and keeps `n_samples` samples of each)."""
+
+    path: Path
+    sha256: str
+    n_problems: int
+    n_samples: int
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> Generations:
+        path = Path(path).expanduser().resolve()
+        if not path.is_file():
+            raise ValueError(f"load_generations_path: no file at {path}")
+        data = path.read_bytes()
+        try:
+            generations = json.loads(data)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"load_generations_path: {path} is not JSON ({err})") from err
+        well_formed = (
+            isinstance(generations, list)
+            and generations
+            and all(isinstance(p, list) and p and all(isinstance(x, str) for x in p) for p in generations)
+        )
+        if not well_formed:
+            raise ValueError(
+                f"load_generations_path: {path} is not in the harness's format: a JSON list with one non-empty list "
+                "of samples (strings: prompt + completion) per problem, in the dataset's order"
+            )
+        counts = sorted({len(p) for p in generations})
+        if len(counts) != 1:
+            raise ValueError(f"load_generations_path: {path} has {counts} samples per problem: give each the same")
+        return cls(path, hashlib.sha256(data).hexdigest(), len(generations), counts[0])
+
+
 # --- running ---------------------------------------------------------------------------------------------------
+
+# what the harness runs MultiPL-E's programs with (bigcode_eval/tasks/custom_metrics/multiple_metrics/eval_*.py)
+MULTIPLE_TOOLS = {"cpp": "g++", "java": "javac", "js": "node", "php": "php", "rs": "rustc", "swift": "swiftc"}
+
+
+def check_toolchain(harness_task: str, path: str | None = None) -> None:
+    """Raise before the harness runs when MultiPL-E's compiler or interpreter for `harness_task` is missing (on
+    `path`, default ours): the harness would count every program as failing and report 0 as a score."""
+    language = bigcode_data.multiple_language(harness_task)
+    tool = MULTIPLE_TOOLS.get(language or "")
+    if tool is not None and shutil.which(tool, path=path) is None:
+        hint = "no Debian 12 package: swift.org's toolchain" if language == "swift" else "`make toolchains`"
+        raise HarnessError(
+            f"{harness_task}: {tool} is not installed here, so every program would count as failing: install it "
+            f"({hint}) or leave {harness_task} out"
+        )
+
+
+SCORE_SECONDS_PER_PROGRAM = 30.0  # the sandbox's wall clock for scoring: ~3.4 s a C++ program on one busy core
 
 
 def _finished(metrics_file: Path, task: str, settings: dict) -> dict | None:
@@ -197,14 +322,18 @@ def _saved_generations(path: Path, limit: int | None) -> list | None:
     return generations
 
 
-def _launch(argv: list[str], run_dir: Path, env: dict | None) -> None:
-    """Run the harness in run_dir, streaming its output to ours and to harness.log."""
-    run_env = {**os.environ, **(env or {})}
+def _fresh_tmp(run_dir: Path) -> Path:
     # MultiPL-E scores every *.results.json in the temp dir: a fresh one per run keeps other runs out.
     tmp = run_dir / "tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    run_env["TMPDIR"] = str(tmp)
+    return tmp
+
+
+def _launch(argv: list[str], run_dir: Path, env: dict | None) -> None:
+    """Run the harness in run_dir, streaming its output to ours and to harness.log."""
+    run_env = {**os.environ, **(env or {})}
+    run_env["TMPDIR"] = str(_fresh_tmp(run_dir))
     log_path = run_dir / "harness.log"
     logger.info("running: %s", shlex.join(argv))
     with open(log_path, "a", encoding="utf-8") as log:
@@ -220,10 +349,71 @@ def _launch(argv: list[str], run_dir: Path, env: dict | None) -> None:
         raise HarnessError(f"bigcode-evaluation-harness exited with code {code}: see {log_path}")
 
 
+def sandbox_paths(harness: Harness) -> tuple[Path, ...]:
+    """What the sandboxed harness must see besides /usr: its main.py's folder and its python's environment. The
+    python itself must resolve under /usr or that environment (a venv made from /usr/bin/python3, as `make harness`
+    does): a pyenv or conda python elsewhere (under a 0700 /root) cannot be shown."""
+    python = Path(harness.python).absolute()
+    env = python.parent.parent
+    roots = [harness.dir, env if (env / "pyvenv.cfg").is_file() else python.parent]
+    real = python.resolve()
+    if not (real.is_relative_to("/usr") or any(real.is_relative_to(r) for r in roots)):
+        raise HarnessError(
+            f"the harness's python {python} runs {real}, which the sandbox cannot show: make its environment from "
+            "/usr/bin/python3 (`make harness` does) or score without the sandbox (--harness_sandbox none)"
+        )
+    return tuple(roots)
+
+
+def _launch_sandboxed(argv: list[str], run_dir: Path, env: dict | None, harness: Harness, programs: int) -> None:
+    """Score inside bubblewrap: run_dir is bound read-write at /tmp/work (paths in argv are moved there), with the
+    toolchains, the harness and its environment read-only, a private /tmp and no network. No model is loaded."""
+    from dataset_builder.execution.bwrap import INSIDE, Bwrap, toolchain_paths
+    from dataset_builder.execution.sandbox import Limits
+
+    sandbox = Bwrap(extra_ro_paths=(*toolchain_paths(), *sandbox_paths(harness)))
+    inside = [INSIDE + a.removeprefix(str(run_dir)) if a.startswith(str(run_dir)) else a for a in argv]
+    _fresh_tmp(run_dir)
+    run_env = {**(env or {}), "TMPDIR": f"{INSIDE}/tmp", "HF_HOME": "/tmp/hf", **bigcode_data.OFFLINE_ENV}
+    seconds = 600 + SCORE_SECONDS_PER_PROGRAM * programs
+    limits = Limits(
+        wall_seconds=seconds,
+        cpu_seconds=int(seconds),
+        memory_bytes=8 << 30,
+        processes=1024,  # the JVM's threads count
+        file_bytes=1 << 30,
+        output_bytes=64 << 20,
+        tmpfs_bytes=2 << 30,
+    )
+    log_path = run_dir / "harness.log"
+    logger.info("running in the sandbox: %s", shlex.join(inside))
+    done = sandbox.run(inside, run_dir, limits, writable_host=True, env=run_env)
+    output = done.output.decode(errors="replace")
+    sys.stdout.write(output)
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(f"$ (bwrap) {shlex.join(inside)}\n{output}")
+    if done.timed_out:
+        raise HarnessError(f"bigcode-evaluation-harness ran past {seconds:.0f} s in the sandbox: see {log_path}")
+    if done.returncode != 0:
+        status = f"code {done.returncode}" if done.signal is None else f"signal {done.signal}"
+        raise HarnessError(f"bigcode-evaluation-harness exited with {status} in the sandbox: see {log_path}")
+
+
 def run_harness_task(
-    argv: list[str], settings: dict, run_dir: Path, env: dict | None = None
+    generate: list[str] | None,
+    score: list[str],
+    settings: dict,
+    run_dir: Path,
+    env: dict | None = None,
+    *,
+    sandboxed: Harness | None = None,
 ) -> tuple[dict, int | None]:
-    """Scores of one harness task (resumed when possible) and its number of problems."""
+    """Scores of one harness task (resumed when possible) and its number of problems.
+
+    The harness first generates on this host with `generate` (`--generation_only`: it loads the model, needs the
+    network and the GPU, and executes nothing), then scores the saved samples with `score`: inside bubblewrap with
+    `sandboxed`, on this host without it. Saved generations without scores are only scored; `generate` None means
+    there is no model (a generations file given to score)."""
     task = settings["tasks"]
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "settings.json").write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
@@ -235,17 +425,66 @@ def run_harness_task(
         logger.info("%s: scores found in %s", task, metrics_file)
     else:
         metrics_file.unlink(missing_ok=True)
-        if _saved_generations(gen_file, settings["limit"]) is not None:
+        saved = _saved_generations(gen_file, settings["limit"])
+        if saved is not None:
             logger.info("%s: scoring the saved generations %s", task, gen_file)
-            _launch(argv + ["--load_generations_path", str(gen_file)], run_dir, env)
+        elif generate is None:
+            raise HarnessError(f"{task}: {gen_file} is missing or incomplete, and there is no model to generate with")
         else:
             gen_file.unlink(missing_ok=True)
-            _launch(argv, run_dir, env)
+            logger.info("%s: generating (the harness executes nothing in this step)", task)
+            _launch(generate, run_dir, env)
+            saved = _saved_generations(gen_file, settings["limit"])
+            if saved is None:
+                raise HarnessError(f"the harness left no complete {gen_file}: see {run_dir / 'harness.log'}")
+        if sandboxed is None:
+            logger.warning(
+                "%s: scoring on this host without a sandbox (--harness_sandbox none): the model's programs run with "
+                "this user's rights and network",
+                task,
+            )
+            _launch(score, run_dir, env)
+        else:
+            language = bigcode_data.multiple_language(task)
+            if language is not None and not (run_dir / "nuprl" / "MultiPL-E").is_dir():
+                bigcode_data.export_multiple(run_dir, task, sandboxed.python, env)  # the sandbox has no network
+            programs = sum(len(p) for p in saved[: settings["limit"]])
+            _launch_sandboxed(score, run_dir, env, sandboxed, programs)
         parsed = parse_metrics(metrics_file, task)
         if not same_settings(parsed["config"], settings):
             raise HarnessError(f"{metrics_file} does not record the settings asked for ({run_dir / 'settings.json'})")
     generations = _saved_generations(gen_file, None)
-    return parsed, (len(generations) if generations is not None else settings["limit"])
+    n_tasks = len(generations) if generations is not None else settings["limit"]
+    if generations is not None and settings["limit"] is not None:
+        n_tasks = min(n_tasks, settings["limit"])
+    return parsed, n_tasks
+
+
+def combined_scores(subsets: dict[str, dict]) -> dict[str, float]:
+    """One benchmark's scores from its harness tasks' (`{"n_tasks": n, "scores": {...}}` each): APPS weights each
+    difficulty by its number of problems; a single task's are its own."""
+    if len(subsets) == 1:
+        (only,) = subsets.values()
+        return only["scores"]
+    common = set.intersection(*(set(s["scores"]) for s in subsets.values()))
+    total = sum(s["n_tasks"] for s in subsets.values())
+    return {k: sum(s["scores"][k] * s["n_tasks"] for s in subsets.values()) / total for k in sorted(common)}
+
+
+SANDBOXES = ("bwrap", "none")
+
+
+def check_sandbox(task_key: str, sandbox: str) -> None:
+    """Raise before anything runs when `sandbox` is unknown, or is bubblewrap for a benchmark that cannot be scored
+    without the network (DS-1000 and APPS: the sandbox has none)."""
+    if sandbox not in SANDBOXES:
+        raise ValueError(f"harness sandbox must be one of {', '.join(SANDBOXES)}, not {sandbox!r}")
+    if sandbox == "bwrap" and task_key in bigcode_data.ONLINE_ONLY:
+        raise ValueError(
+            f"{task_key} cannot be scored in the sandbox ({bigcode_data.ONLINE_ONLY[task_key]}; the sandbox has no "
+            "network): score it with --harness_sandbox none inside a container or VM of its own "
+            "(recipes/eval/bigcode_python.yaml), never on a machine you care about"
+        )
 
 
 def run_task(
@@ -259,19 +498,47 @@ def run_task(
     batch_size: int | None = None,
     limit: int | None = None,
     n_samples: int | None = None,
-    python: str = sys.executable,
+    python: str | None = None,
     accelerate: bool = True,
     env: dict | None = None,
+    load_generations_path: str | os.PathLike | None = None,
+    offline_data: str | os.PathLike | None = None,
+    sandbox: str = "bwrap",
+    workers: int | None = None,
 ) -> dict:
     """Run (or resume) one benchmark through the harness and return its entry for results.json.
 
-    `env` adds variables to the harness's environment (which already has ours, HF_TOKEN included)."""
+    `env` adds variables to the harness's environment (which already has ours, HF_TOKEN included).
+    `load_generations_path` scores that file (the module docstring) instead of generating: `model` is then only a
+    name, and the file's shape sets n_samples and limit. `offline_data` (a MultiPL-E folder) lays out the task's data
+    and runs the harness offline. `sandbox` ("bwrap" or "none") is where the saved generations are scored.
+    `workers`: MultiPL-E's scoring threads (the harness's own main.py, `make harness`, takes MULTIPLE_WORKERS; by
+    default the harness runs cpu_count() - 1)."""
+    spec = task_spec(task_key)
+    check_sandbox(task_key, sandbox)
+    if workers is not None and workers < 1:
+        raise ValueError(f"harness workers must be at least 1, not {workers}")
+    if offline_data is not None:
+        bigcode_data.check_offline(task_key)
+    scored = None
+    if load_generations_path is not None:
+        if len(spec.harness_tasks) != 1:
+            raise ValueError(f"{task_key} runs {len(spec.harness_tasks)} harness tasks: score them one by one")
+        scored = Generations.read(load_generations_path)
+        n_samples, batch_size = scored.n_samples, scored.n_samples
+        limit = scored.n_problems if limit is None else min(limit, scored.n_problems)
     # the harness runs in its task's folder: a local model or an out_dir relative to ours would not be found there
     out_dir = Path(out_dir).expanduser().resolve()
     if Path(model).expanduser().exists():
         model = str(Path(model).expanduser().resolve())
-    spec = task_spec(task_key)
     harness = find_harness(harness_dir, python=python)
+    from dataset_builder.execution.sandbox import PATH
+
+    for task in spec.harness_tasks:
+        check_toolchain(task, PATH if sandbox == "bwrap" else None)
+    run_env = {**(env or {}), **(bigcode_data.OFFLINE_ENV if offline_data is not None else {})}
+    if workers is not None:
+        run_env["MULTIPLE_WORKERS"] = str(workers)
     options = {
         "revision": revision,
         "precision": precision,
@@ -280,20 +547,37 @@ def run_task(
         "n_samples": n_samples,
     }
     subsets = {}
+    complete = limit is None
     for task in spec.harness_tasks:
         settings = task_settings(task_key, task, model, **options)
-        argv = harness_command(
-            task_key,
-            model,
-            harness_dir=harness,
-            out_dir=out_dir,
-            harness_task=task,
-            python=python,
-            accelerate=accelerate,
+        command = {
+            "task_key": task_key,
+            "model": model,
+            "harness_dir": harness.dir,
+            "out_dir": out_dir,
+            "harness_task": task,
+            "python": harness.python,
+            "accelerate": accelerate,
+            "scored": scored and scored.sha256,
             **options,
+        }
+        generate = None if scored is not None else harness_command(**command, mode="generate")
+        score = harness_command(**command, mode="score")
+        run_dir = run_dir_for(out_dir, settings, scored and scored.sha256)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        dataset_size = None
+        if offline_data is not None:
+            dataset_size = bigcode_data.lay_out(run_dir, task, offline_data)
+        if scored is not None:
+            language = bigcode_data.multiple_language(task)
+            size = dataset_size or bigcode_data.HUB_PROBLEMS.get(language or "")
+            complete = size is not None and limit >= size
+            gen_file = generations_path(run_dir, task)
+            if not gen_file.is_file() or gen_file.read_bytes() != scored.path.read_bytes():
+                shutil.copyfile(scored.path, gen_file)
+        parsed, n_tasks = run_harness_task(
+            generate, score, settings, run_dir, run_env, sandboxed=harness if sandbox == "bwrap" else None
         )
-        run_dir = run_dir_for(out_dir, settings)
-        parsed, n_tasks = run_harness_task(argv, settings, run_dir, env)
         subsets[task] = {
             "n_tasks": n_tasks,
             "scores": parsed["scores"],
@@ -302,26 +586,23 @@ def run_task(
         }
 
     counts = [s["n_tasks"] for s in subsets.values()]
-    if len(subsets) == 1:
-        (only,) = subsets.values()
-        scores = only["scores"]
-    else:  # APPS: each difficulty weighted by its number of problems
-        common = set.intersection(*(set(s["scores"]) for s in subsets.values()))
-        total = sum(counts)
-        scores = {k: sum(s["scores"][k] * s["n_tasks"] for s in subsets.values()) / total for k in sorted(common)}
+    scores = combined_scores(subsets)
     settings = benchmark_settings(task_key, **options)
+    if scored is not None:
+        settings = {**settings, "limit": None if complete else limit, "scored_generations": scored.sha256}
     return {
         "dataset": {
             "name": spec.name,
-            "source": f"bigcode-evaluation-harness {harness_revision(harness)}",
+            "source": harness.source,
             "harness_tasks": list(spec.harness_tasks),
             "n_tasks": sum(counts) if None not in counts else None,
             **({"subset": APPS_SUBSET_NOTE} if task_key == "apps" else {}),
+            **({"data": "local copy (offline)"} if offline_data is not None else {}),
         },
         "scores": scores,
         "plus_scores": None,
         "n_samples": settings["n_samples"],
-        "complete": limit is None,
+        "complete": complete,
         "settings": settings,
         "subsets": subsets,
     }

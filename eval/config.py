@@ -84,7 +84,36 @@ class EvalConfig:
         default=None, metadata={"help": "A clone of bigcode-evaluation-harness (or env BIGCODE_HARNESS_DIR)."}
     )
     harness_python: str | None = field(
-        default=None, metadata={"help": "The python of the harness's environment (default: this one)."}
+        default=None,
+        metadata={"help": "The python of the harness's environment (default: .venv-harness's, or ours for a clone)."},
+    )
+    load_generations_path: str | None = field(
+        default=None,
+        metadata={
+            "help": "Score this file instead of generating (one bigcode benchmark): the harness's format, a JSON "
+            "list with one list of samples (prompt + completion) per problem; model_name_or_path only names it."
+        },
+    )
+    harness_offline_data: str | None = field(
+        default=None,
+        metadata={
+            "help": "A local MultiPL-E folder (the configs of nuprl/MultiPL-E): laid out for the harness, which then "
+            "runs offline (MultiPL-E only)."
+        },
+    )
+    harness_sandbox: str = field(
+        default="bwrap",
+        metadata={
+            "help": "Where the harness scores the generated programs: bwrap (the sandbox) | none (this host, for "
+            "DS-1000 and APPS, whose scoring needs the network: run those inside a container)."
+        },
+    )
+    harness_workers: int | None = field(
+        default=None,
+        metadata={
+            "help": "MultiPL-E's scoring threads (one compiler or interpreter each; default: the harness's "
+            "cpu_count() - 1). Does not change scores."
+        },
     )
     precision: str = field(default="bf16", metadata={"help": "bigcode harness: fp32 | fp16 | bf16"})
     # --- output ----------------------------------------------------------------------------------------------
@@ -116,6 +145,22 @@ class EvalConfig:
             raise ValueError("limit must be at least 1 (or left unset for the whole benchmark)")
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("push_to_hub needs hub_model_id (the model repo the scores belong to)")
+        if self.load_generations_path and (len(self.benchmarks) != 1 or self.benchmarks[0] not in BIGCODE_BENCHMARKS):
+            raise ValueError("load_generations_path scores one bigcode benchmark: give exactly one in --benchmarks")
+        if self.load_generations_path and not os.path.isfile(os.path.expanduser(self.load_generations_path)):
+            raise ValueError(f"load_generations_path: no file at {self.load_generations_path}")
+        if any(key in BIGCODE_BENCHMARKS for key in self.benchmarks):
+            from eval.bigcode import check_sandbox
+
+            for key in self.benchmarks:
+                if key in BIGCODE_BENCHMARKS:
+                    check_sandbox(key, self.harness_sandbox)
+        if self.harness_offline_data:
+            from eval.bigcode_data import check_offline
+
+            for key in self.benchmarks:
+                if key in BIGCODE_BENCHMARKS:
+                    check_offline(key)
 
     @property
     def greedy(self) -> bool:

@@ -12,10 +12,10 @@ with the config's precision and limit), which its results.json entry records too
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
 import logging
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,6 +52,9 @@ def run_dir_name(config: EvalConfig, key: str) -> str:
     if key in BIGCODE_BENCHMARKS:
         from eval import bigcode_tasks
 
+        if config.load_generations_path:  # the file's shape, not the paper's settings, decides: named by its digest
+            data = Path(config.load_generations_path).expanduser().read_bytes()
+            return f"bigcode-scored-{hashlib.sha256(data).hexdigest()[:10]}"
         return bigcode_tasks.settings_slug(bigcode_tasks.benchmark_settings(key, **bigcode_options(config)))
     return settings_slug(config)
 
@@ -193,7 +196,11 @@ def run_bigcode(config: EvalConfig, key: str, run_dir: Path) -> dict:
         config.model_name_or_path,
         harness_dir=config.harness_dir,
         out_dir=run_dir,
-        python=config.harness_python or sys.executable,
+        python=config.harness_python,
+        load_generations_path=config.load_generations_path,
+        offline_data=config.harness_offline_data,
+        sandbox=config.harness_sandbox,
+        workers=config.harness_workers,
         **bigcode_options(config),
     )
 

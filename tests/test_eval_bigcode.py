@@ -1,12 +1,10 @@
-"""eval/bigcode*.py: the harness command, its metric JSON and run/resume, against a stand-in of the harness's main.py.
-
-The stand-in parses the real harness's arguments and writes files in the real formats, with fixed scores handed to
-it through STANDIN_METRICS: it scores nothing, so these tests check only the plumbing around the harness.
+"""eval/bigcode*.py without running any harness: the commands it builds, its metric JSON, resume from what a run
+left, the settings a run is named by. The real harness runs in tests/test_eval_bigcode_harness.py.
 """
 
 import json
+import shutil
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,72 +12,9 @@ import pytest
 from eval import bigcode
 from eval.bigcode import HarnessMissing
 from eval.bigcode_metrics import HarnessError, parse_metrics
-from eval.bigcode_tasks import APPS_SUBSET, APPS_SUBSET_NOTE, BIGCODE_TASKS
-from eval.results import validate_results
+from eval.bigcode_tasks import APPS_SUBSET, BIGCODE_TASKS, task_settings
 
 SECRET = "hf_SecretToken0123456789abcdefXYZ"
-
-# Arguments as bigcode_eval/main.py parse_args() and arguments.EvalArguments define them (HfArgumentParser turns
-# the dataclass's Optional[bool] do_sample into `--do_sample True|False`); the outputs as Evaluator.evaluate
-# (generations: `{splitext(save_generations_path)[0]}_{task}.json`, a list of samples per problem) and main.main
-# (`{task: results, "config": vars(args)}` at --metric_output_path) write them.
-STANDIN_MAIN = textwrap.dedent(
-    """
-    import argparse, json, os, sys
-
-    def str2bool(v):
-        return v.lower() in ("true", "1", "yes")
-
-    p = argparse.ArgumentParser()
-    p.add_argument("--prefix", default="")
-    p.add_argument("--do_sample", type=str2bool, nargs="?", const=True, default=True)
-    p.add_argument("--temperature", type=float, default=0.2)
-    p.add_argument("--top_k", type=int, default=0)
-    p.add_argument("--top_p", type=float, default=0.95)
-    p.add_argument("--n_samples", type=int, default=1)
-    p.add_argument("--eos", default="<|endoftext|>")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--model", default="codeparrot/codeparrot-small")
-    p.add_argument("--revision", default=None)
-    p.add_argument("--use_auth_token", action="store_true")
-    p.add_argument("--trust_remote_code", action="store_true")
-    p.add_argument("--tasks", default=None)
-    p.add_argument("--instruction_tokens", default=None)
-    p.add_argument("--batch_size", type=int, default=1)
-    p.add_argument("--max_length_generation", type=int, default=512)
-    p.add_argument("--precision", default="fp32")
-    p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--limit_start", type=int, default=0)
-    p.add_argument("--allow_code_execution", action="store_true")
-    p.add_argument("--generation_only", action="store_true")
-    p.add_argument("--load_generations_path", default=None)
-    p.add_argument("--metric_output_path", default="evaluation_results.json")
-    p.add_argument("--save_generations", action="store_true")
-    p.add_argument("--save_generations_path", default="generations.json")
-    args = p.parse_args()
-    task = args.tasks
-
-    with open(os.environ["STANDIN_LOG"], "a") as log:
-        log.write(json.dumps({"task": task, "load": args.load_generations_path, "model": args.model}) + "\\n")
-    if not args.allow_code_execution:
-        sys.exit("set allow_code_execution")
-    if args.load_generations_path:
-        with open(args.load_generations_path) as f:
-            generations = json.load(f)
-        print(f"generations loaded, {len(generations)} problems")
-    else:
-        n = args.limit or int(os.environ.get("STANDIN_N_TASKS", "4"))
-        generations = [[f"# problem {i} sample {j}" for j in range(args.n_samples)] for i in range(n)]
-        if args.save_generations:
-            with open(f"{os.path.splitext(args.save_generations_path)[0]}_{task}.json", "w") as f:
-                json.dump(generations, f)
-        if os.environ.get("STANDIN_FAIL_AFTER_GENERATION") == task:
-            sys.exit("scoring failed")
-    results = {task: json.loads(os.environ["STANDIN_METRICS"])[task], "config": vars(args)}
-    with open(args.metric_output_path, "w") as f:
-        f.write(json.dumps(results, indent=2))
-    """
-)
 
 METRICS = {
     "multiple-java": {"pass@1": 0.42, "pass@10": 0.6},
@@ -92,24 +27,10 @@ METRICS = {
 
 @pytest.fixture
 def harness(tmp_path, monkeypatch):
-    root = tmp_path / "bigcode-evaluation-harness"
-    (root / "bigcode_eval").mkdir(parents=True)
-    (root / "bigcode_eval" / "__init__.py").write_text("")
-    (root / "main.py").write_text(STANDIN_MAIN)
-    (root / ".git" / "refs" / "heads").mkdir(parents=True)
-    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
-    (root / ".git" / "refs" / "heads" / "main").write_text("0123456789abcdef0123456789abcdef01234567\n")
-    log = tmp_path / "invocations.jsonl"
-    log.touch()
-    monkeypatch.setenv("STANDIN_LOG", str(log))
-    monkeypatch.setenv("STANDIN_METRICS", json.dumps(METRICS))
+    """A folder standing for the harness's: building a command reads nothing in it."""
     monkeypatch.setenv("HF_TOKEN", SECRET)
     monkeypatch.delenv("BIGCODE_HARNESS_DIR", raising=False)
-    return root
-
-
-def invocations(tmp_path) -> list[dict]:
-    return [json.loads(line) for line in (tmp_path / "invocations.jsonl").read_text().splitlines()]
+    return tmp_path / "bigcode-evaluation-harness"
 
 
 def flags(argv: list[str]) -> dict:
@@ -129,10 +50,11 @@ def flags(argv: list[str]) -> dict:
 
 def test_missing_harness_names_the_install_commands(tmp_path, monkeypatch):
     monkeypatch.delenv("BIGCODE_HARNESS_DIR", raising=False)
+    monkeypatch.setattr(bigcode, "HARNESS_VENV", tmp_path / "no-venv")
     with pytest.raises(HarnessMissing) as err:
         bigcode.find_harness(None)
     message = str(err.value)
-    assert "BIGCODE_HARNESS_DIR" in message
+    assert "no-venv is missing" in message and "make harness" in message and "BIGCODE_HARNESS_DIR" in message
     assert "git clone https://github.com/bigcode-project/bigcode-evaluation-harness" in message
     assert "pip install -e ." in message
     assert "Docker" in message and "toolchains" in message
@@ -147,29 +69,66 @@ def test_missing_harness_names_the_install_commands(tmp_path, monkeypatch):
         bigcode.find_harness(tmp_path, python=str(tmp_path / "nope" / "python"))
 
 
-def test_harness_found_from_env(harness, monkeypatch):
-    monkeypatch.setenv("BIGCODE_HARNESS_DIR", str(harness))
-    assert bigcode.find_harness(None) == harness.resolve()
-    assert bigcode.harness_revision(harness) == "0123456789abcdef0123456789abcdef01234567"
+def test_harness_revision_is_read_from_the_clone(tmp_path):
+    assert bigcode.harness_revision(tmp_path) == "unknown revision"
+    (tmp_path / ".git" / "refs" / "heads").mkdir(parents=True)
+    (tmp_path / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    (tmp_path / ".git" / "packed-refs").write_text(f"# pack-refs\n{commit} refs/heads/main\n")
+    assert bigcode.harness_revision(tmp_path) == commit
+    (tmp_path / ".git" / "refs" / "heads" / "main").write_text("f" * 40 + "\n")
+    assert bigcode.harness_revision(tmp_path) == "f" * 40
+
+
+def test_harness_found_from_env(tmp_path, monkeypatch):
+    """A clone named by BIGCODE_HARNESS_DIR, run by the installed harness's python (`make harness`)."""
+    python = bigcode.HARNESS_VENV / "bin" / "python"
+    if not python.is_file():
+        pytest.skip(f"no {bigcode.HARNESS_VENV}: run `make harness` (bigcode-evaluation-harness from PyPI)")
+    clone = tmp_path / "bigcode-evaluation-harness"
+    clone.mkdir()
+    shutil.copyfile(bigcode.PACKAGED_HARNESS / "main.py", clone / "main.py")
+    (clone / ".git").mkdir()
+    (clone / ".git" / "HEAD").write_text("0123456789abcdef0123456789abcdef01234567\n")
+    monkeypatch.setenv("BIGCODE_HARNESS_DIR", str(clone))
+    found = bigcode.find_harness(None, python=str(python))
+    assert (found.dir, found.python, found.packaged) == (clone.resolve(), str(python), False)
+    assert found.source == "bigcode-evaluation-harness 0123456789abcdef0123456789abcdef01234567"
 
 
 # --- the command -----------------------------------------------------------------------------------------------
 
 
-def test_multiple_java_command_has_the_paper_settings_and_no_secret(harness, tmp_path):
-    argv = bigcode.harness_command("multiple-java", "org/model", harness_dir=harness, out_dir=tmp_path / "out")
-    assert argv[:4] == [sys.executable, "-m", "accelerate.commands.launch", str(harness.resolve() / "main.py")]
-    f = flags(argv)
+def test_generating_executes_nothing_and_scoring_loads_the_saved_samples(harness, tmp_path):
+    kw = {"harness_dir": harness, "out_dir": tmp_path / "out"}
+    generate = bigcode.harness_command("multiple-java", "org/model", **kw)
+    assert generate == bigcode.harness_command("multiple-java", "org/model", **kw, mode="generate")
+    assert generate[:4] == [sys.executable, "-m", "accelerate.commands.launch", str(harness.resolve() / "main.py")]
+    f = flags(generate)
     assert f["tasks"] == "multiple-java"
     assert (f["temperature"], f["top_p"], f["do_sample"]) == ("0.2", "0.95", "True")
     assert (f["n_samples"], f["max_length_generation"], f["precision"]) == ("50", "512", "bf16")
-    assert f["allow_code_execution"] is True and f["save_generations"] is True
+    assert f["generation_only"] is True and f["save_generations"] is True
+    assert "allow_code_execution" not in f and "load_generations_path" not in f and "metric_output_path" not in f
     assert "limit" not in f and "revision" not in f
-    out = (tmp_path / "out").resolve()
-    for name in ("save_generations_path", "metric_output_path"):
-        assert Path(f[name]).parent.parent == out
-    joined = " ".join(argv)
-    assert SECRET not in joined and "use_auth_token" not in joined
+    run_dir = Path(f["save_generations_path"]).parent
+    assert run_dir.parent == (tmp_path / "out").resolve()
+    # the harness saves to `{splitext(save_generations_path)[0]}_{task}.json`: what scoring loads
+    saved = Path(f["save_generations_path"]).with_name("generations_multiple-java.json")
+    assert saved == bigcode.generations_path(run_dir, "multiple-java")
+
+    score = bigcode.harness_command("multiple-java", "org/model", **kw, mode="score")
+    assert score[:2] == [sys.executable, str(harness.resolve() / "main.py")]  # no accelerate: no model is loaded
+    s = flags(score)
+    assert s["allow_code_execution"] is True and s["load_generations_path"] == str(saved)
+    assert s["metric_output_path"] == str(run_dir / "metrics.json")
+    assert "generation_only" not in s and "save_generations" not in s
+    assert {k: v for k, v in s.items() if k in f} == {k: v for k, v in f.items() if k in s}  # the same settings
+    for argv in (generate, score):
+        joined = " ".join(argv)
+        assert SECRET not in joined and "use_auth_token" not in joined
+    with pytest.raises(ValueError, match="mode must be one of generate, score"):
+        bigcode.harness_command("multiple-java", "org/model", **kw, mode="both")
 
 
 def test_rust_maps_to_the_harness_name():
@@ -216,7 +175,7 @@ def test_apps_commands_are_greedy_with_the_subset_limits(harness, tmp_path):
 def test_other_settings_get_their_own_folder(harness, tmp_path):
     def run_dir(**kw):
         argv = bigcode.harness_command("multiple-js", "m", harness_dir=harness, out_dir=tmp_path, **kw)
-        return Path(flags(argv)["metric_output_path"]).parent
+        return Path(flags(argv)["save_generations_path"]).parent
 
     assert run_dir() == run_dir()
     assert len({run_dir(), run_dir(n_samples=5), run_dir(limit=3), run_dir(batch_size=10)}) == 4
@@ -265,123 +224,94 @@ def test_parse_metrics_errors_name_the_problem(tmp_path):
         parse_metrics(odd, "multiple-js")
 
 
-# --- run and resume --------------------------------------------------------------------------------------------
+# --- resume and settings --------------------------------------------------------------------------------------
 
 
-def test_run_task_then_resume_without_rerunning(harness, tmp_path, capfd):
-    out = tmp_path / "out"
-    kw = {"harness_dir": harness, "out_dir": out, "accelerate": False, "n_samples": 3}
-    entry = bigcode.run_task("multiple-java", "org/model", **kw)
-    assert invocations(tmp_path) == [{"task": "multiple-java", "load": None, "model": "org/model"}]
-    assert entry["scores"] == {"pass@1": 0.42, "pass@10": 0.6}
-    assert entry["plus_scores"] is None and entry["n_samples"] == 3 and entry["complete"] is True
-    assert entry["dataset"]["n_tasks"] == 4  # the stand-in's problems, counted from the generations file
-    assert entry["dataset"]["source"] == "bigcode-evaluation-harness 0123456789abcdef0123456789abcdef01234567"
-    assert entry["settings"]["temperature"] == 0.2 and entry["settings"]["top_p"] == 0.95
-    assert entry["settings"]["max_length_generation"] == 512 and entry["settings"]["batch_size"] == 3
-    run_dir = out / entry["subsets"]["multiple-java"]["run_dir"]
-    assert json.loads((run_dir / "generations_multiple-java.json").read_text())[0][2] == "# problem 0 sample 2"
-    assert "generations loaded" not in (run_dir / "harness.log").read_text()
-
-    assert bigcode.run_task("multiple-java", "org/model", **kw) == entry
-    assert len(invocations(tmp_path)) == 1
-
-    for path in out.rglob("*"):
-        if path.is_file():
-            assert SECRET not in path.read_text(), path
-    assert SECRET not in capfd.readouterr().out
+def finished_run(tmp_path, task="multiple-php", model="m", metrics=None, **options):
+    """A run folder as the harness leaves it: its samples and its metric JSON (`{task: ..., "config": vars(args)}`)."""
+    settings = task_settings(task, next(iter(BIGCODE_TASKS[task].harness_tasks)), model, **options)
+    run_dir = bigcode.run_dir_for(tmp_path, settings)
+    run_dir.mkdir(parents=True)
+    harness_task = settings["tasks"]
+    n = settings["limit"] or 3
+    samples = [[f"program {i}.{j}" for j in range(settings["n_samples"])] for i in range(n)]
+    bigcode.generations_path(run_dir, harness_task).write_text(json.dumps(samples))
+    config = {**settings, "allow_code_execution": True, "load_generations_path": "x"}
+    metrics = metrics or {"pass@1": 0.5}
+    (run_dir / "metrics.json").write_text(json.dumps({harness_task: metrics, "config": config}))
+    return settings, run_dir
 
 
-def test_relative_model_and_output_folders_are_found_from_the_harness_folder(harness, tmp_path, monkeypatch):
-    """The harness runs in its task's folder: a local model and --output_dir given relative to us must still work."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "models" / "m").mkdir(parents=True)
-    entry = bigcode.run_task("multiple-java", "models/m", harness_dir=harness, out_dir="out", accelerate=False)
-    assert entry["scores"] == {"pass@1": 0.42, "pass@10": 0.6}
-    assert invocations(tmp_path)[0]["model"] == str(tmp_path / "models" / "m")
-    assert (tmp_path / "out" / entry["subsets"]["multiple-java"]["run_dir"] / "metrics.json").is_file()
+NOTHING = ["/nonexistent/harness"]  # a command that cannot start: resuming must not launch one
 
 
-def test_saved_generations_are_scored_without_generating(harness, tmp_path, monkeypatch):
-    kw = {"harness_dir": harness, "out_dir": tmp_path / "out", "accelerate": False, "limit": 2}
-    monkeypatch.setenv("STANDIN_FAIL_AFTER_GENERATION", "ds1000-all-completion")
-    with pytest.raises(HarnessError, match="exited with code 1.*harness.log"):
-        bigcode.run_task("ds1000", "m", **kw)
-    monkeypatch.delenv("STANDIN_FAIL_AFTER_GENERATION")
-    entry = bigcode.run_task("ds1000", "m", **kw)
-    first, second = invocations(tmp_path)
-    assert first["load"] is None
-    assert second["load"].endswith("generations_ds1000-all-completion.json")
-    assert entry["scores"] == {"pass@1": 0.3} and entry["dataset"]["n_tasks"] == 2
-    assert entry["complete"] is False and entry["settings"]["limit"] == 2
+def test_finished_scores_are_read_back_without_running_the_harness(tmp_path):
+    settings, run_dir = finished_run(tmp_path, n_samples=2, limit=3, batch_size=2)
+    parsed, n_tasks = bigcode.run_harness_task(NOTHING, NOTHING, settings, run_dir)
+    assert parsed["scores"] == {"pass@1": 0.5} and n_tasks == 3
+    assert not (run_dir / "harness.log").exists()
 
 
-def test_scores_of_other_settings_are_not_reused(harness, tmp_path):
-    kw = {"harness_dir": harness, "out_dir": tmp_path / "out", "accelerate": False, "n_samples": 2}
-    entry = bigcode.run_task("multiple-java", "m", **kw)
-    metrics = tmp_path / "out" / entry["subsets"]["multiple-java"]["run_dir"] / "metrics.json"
-    data = json.loads(metrics.read_text())
-    data["config"]["temperature"] = 0.8
-    metrics.write_text(json.dumps(data))
-    bigcode.run_task("multiple-java", "m", **kw)
-    assert [i["load"] is not None for i in invocations(tmp_path)] == [False, True]  # rescored, not regenerated
-    bigcode.run_task("multiple-java", "m", **{**kw, "n_samples": 4})
-    assert len(invocations(tmp_path)) == 3 and invocations(tmp_path)[2]["load"] is None
+def test_missing_generations_without_a_model_is_an_error(tmp_path):
+    settings, run_dir = finished_run(tmp_path, n_samples=1, limit=3, batch_size=1)
+    (run_dir / "metrics.json").unlink()
+    bigcode.generations_path(run_dir, "multiple-php").write_text("[[")  # cut short
+    with pytest.raises(HarnessError, match="missing or incomplete, and there is no model"):
+        bigcode.run_harness_task(None, NOTHING, settings, run_dir)
 
 
-def test_apps_combines_the_three_difficulties_by_problem_count(harness, tmp_path):
-    kw = {"harness_dir": harness, "out_dir": tmp_path / "out", "accelerate": False}
-    entry = bigcode.run_task("apps", "m", **kw)
-    assert [i["task"] for i in invocations(tmp_path)] == ["apps-introductory", "apps-interview", "apps-competition"]
-    subsets = entry["subsets"]
+def test_apps_combines_the_three_difficulties_by_problem_count():
+    subsets = {
+        "apps-introductory": {"n_tasks": 60, "scores": {"pass@1": 0.5}},
+        "apps-interview": {"n_tasks": 180, "scores": {"pass@1": 0.3}},
+        "apps-competition": {"n_tasks": 60, "scores": {"pass@1": 0.0}},
+    }
     assert {t: s["n_tasks"] for t, s in subsets.items()} == APPS_SUBSET
-    assert subsets["apps-interview"]["metrics"]["avg_accuracy"] == 0.4
-    assert entry["scores"] == {"pass@1": pytest.approx((0.5 * 60 + 0.3 * 180 + 0.0 * 60) / 300)}
-    assert entry["dataset"]["n_tasks"] == 300 and entry["n_samples"] == 1
-    assert entry["complete"] is True and entry["dataset"]["subset"] == APPS_SUBSET_NOTE
-    assert entry["settings"]["greedy"] is True
-    results = {"schema": 1, "date": "2024-01-01T00:00:00", "model": {"name": "m"}, "settings": {}}
-    validate_results(results | {"benchmarks": {"apps": entry}}, "apps")  # the model card accepts it
-    assert bigcode.run_task("apps", "m", **kw) == entry
-    assert len(invocations(tmp_path)) == 3
+    assert bigcode.combined_scores(subsets) == {"pass@1": pytest.approx((0.5 * 60 + 0.3 * 180 + 0.0 * 60) / 300)}
+    assert bigcode.combined_scores({"multiple-js": {"n_tasks": 3, "scores": {"pass@1": 0.25}}}) == {"pass@1": 0.25}
 
 
-def test_a_run_names_its_folders_by_and_records_the_task_settings_not_evalplus_ones(harness, tmp_path):
+def test_ds1000_and_apps_are_not_scored_on_this_host_unless_asked(tmp_path):
+    from eval.__main__ import make_parser
+    from eval.config import EvalConfig
+    from oss_common.parsing import parse
+
+    def load(recipe):
+        (config,) = parse(make_parser(), ["--config", str(recipes / recipe), "--model_name_or_path", "m"])
+        return config
+
+    recipes = Path(__file__).parent.parent / "recipes" / "eval"
+
+    for key in ("ds1000", "apps"):
+        with pytest.raises(ValueError, match=f"{key} cannot be scored in the sandbox.*--harness_sandbox none"):
+            EvalConfig(model_name_or_path="m", benchmarks=[key])
+        with pytest.raises(ValueError, match="cannot be scored in the sandbox"):
+            bigcode.run_task(key, "m", harness_dir=None, out_dir=tmp_path)
+        EvalConfig(model_name_or_path="m", benchmarks=[key], harness_sandbox="none")
+    with pytest.raises(ValueError, match="harness sandbox must be one of bwrap, none"):
+        EvalConfig(model_name_or_path="m", benchmarks=["multiple-js"], harness_sandbox="docker")
+    assert not list(tmp_path.iterdir())
+    python_recipe = load("bigcode_python.yaml")
+    assert python_recipe.benchmarks == ["ds1000", "apps"] and python_recipe.harness_sandbox == "none"
+    multiple = load("bigcode.yaml")
+    assert multiple.harness_sandbox == "bwrap" and all(b.startswith("multiple-") for b in multiple.benchmarks)
+
+
+def test_a_run_is_named_by_the_task_settings_not_evalplus_ones():
     """EvalConfig's decoding fields are EvalPlus's: a bigcode benchmark runs with the paper's settings for its task,
-    and those (not the ignored EvalPlus ones) name its folder and reach results.json and results.md."""
+    and those (not the ignored EvalPlus ones) name its folder."""
     from eval import run
     from eval.config import EvalConfig
 
-    out = tmp_path / "eval"
+    def name(**evalplus):
+        config = EvalConfig(model_name_or_path="org/model", benchmarks=["multiple-java"], **evalplus)
+        return run.run_dir_name(config, "multiple-java")
 
-    def evaluate(**evalplus):
-        config = EvalConfig(
-            model_name_or_path="org/model",
-            benchmarks=["multiple-java"],
-            harness_dir=str(harness),
-            output_dir=str(out),
-            **evalplus,
-        )
-        return run.main(config)
+    assert name() == "bigcode-bf16-bs50-t0.2-p0.95-n50-max512"
+    assert name(temperature=0.8, top_p=0.9, n_samples=3, batch_size=4, max_new_tokens=64) == name()
+    assert name(precision="fp16") == "bigcode-fp16-bs50-t0.2-p0.95-n50-max512"
 
-    results = evaluate()
-    assert [p.name for p in (out / "org__model" / "multiple-java").iterdir()] == [
-        "bigcode-bf16-bs50-t0.2-p0.95-n50-max512"
-    ]
-    entry = results["benchmarks"]["multiple-java"]
-    assert entry["n_samples"] == 50 and entry["settings"]["temperature"] == 0.2
-    (java,) = [
-        line for line in (out / "org__model" / "results.md").read_text().splitlines() if "MultiPL-E Java:" in line
-    ]
-    assert "pass@1 from 50 samples a task at temperature 0.2, top_p 0.95" in java, java
-    assert "batch size 50" in java and "max length 512" in java and "precision bf16" in java
-    run_line = next(line for line in (out / "org__model" / "results.md").read_text().splitlines() if "run of" in line)
-    assert not any(s in run_line for s in ("backend", "max_new_tokens", "prompt style"))  # no EvalPlus benchmark here
 
-    # other EvalPlus settings change nothing for the harness: same folder, the finished task is not run again
-    again = evaluate(temperature=0.8, top_p=0.9, n_samples=3, batch_size=4, max_new_tokens=64)
-    assert [p.name for p in (out / "org__model" / "multiple-java").iterdir()] == [
-        "bigcode-bf16-bs50-t0.2-p0.95-n50-max512"
-    ]
-    assert len(invocations(tmp_path)) == 1
-    assert again["benchmarks"]["multiple-java"]["settings"] == entry["settings"]
+def test_scoring_threads_must_be_a_positive_number(tmp_path):
+    with pytest.raises(ValueError, match="harness workers must be at least 1, not 0"):
+        bigcode.run_task("multiple-php", "m", harness_dir=None, out_dir=tmp_path, workers=0)

@@ -190,6 +190,7 @@ def test_a_build_without_rows_stops_the_runbook(tmp_path):
 
 def test_released_data_and_defaults(tmp_path):
     variables = {"BUILD_OSS_INSTRUCT": "0", "BUILD_EVOL_INSTRUCT": "0", "EVAL_OUTPUT_DIR": str(tmp_path)}
+    variables["BIGCODE_HARNESS_VENV"] = str(tmp_path / "no-harness-venv")  # as before `make harness`
     done = run_runbook("magicoders-ds-6.7b.sh", variables)
     assert done.returncode == 0, done.stderr
     argvs = commands(done.stdout)
@@ -201,8 +202,23 @@ def test_released_data_and_defaults(tmp_path):
     assert value(argvs[1], "--model_name_or_path") == stage1_out
     assert all("--dataset_name" not in argv for argv in argvs)  # the recipes' released datasets
     assert value(argvs[0], "--config_file") == "recipes/accelerate_configs/ddp.yaml"
-    assert "skipped MultiPL-E, DS-1000, APPS: BIGCODE_HARNESS_DIR is not set" in done.stdout
+    assert f"skipped MultiPL-E: no bigcode harness at {tmp_path / 'no-harness-venv'} (`make harness`" in done.stdout
     assert "skipped the push: HUB_ORG is not set" in done.stdout
+
+
+def test_the_installed_harness_is_used_where_it_exists(tmp_path):
+    """`make harness`'s venv (here a folder the test makes, so that the checkout's own does not matter)."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("#!/bin/sh\n")
+    (venv / "bin" / "python").chmod(0o755)
+    done = run_runbook("magicoders-ds-6.7b.sh", isolated(tmp_path, BIGCODE_HARNESS_VENV=str(venv)))
+    assert done.returncode == 0, done.stderr
+    bigcode = [argv for argv in commands(done.stdout) if kind(argv) == "eval-bigcode"]
+    assert len(bigcode) == 1 and "--harness_dir" not in bigcode[0]
+    assert value(bigcode[0], "--harness_python") == str(venv / "bin" / "python")
+    assert value(bigcode[0], "--config") == "recipes/eval/bigcode.yaml"
+    assert "skipped MultiPL-E" not in done.stdout
 
 
 def test_overrides_the_runbook_sets_are_refused(tmp_path):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what execution verification needs: bubblewrap, libseccomp's Python bindings for the system python3 (the
 # sandbox's syscall filter is built with them) and one toolchain per language (`make toolchains`; README,
-# "Execution-verified data").
+# "Execution-verified data"), with the javatuples jar that bigcode-evaluation-harness's MultiPL-E Java runner puts on
+# its CLASSPATH (linked at /usr/multiple/javatuples-1.2.jar).
 # Idempotent: each command is looked up first and only what is missing is installed. As root with apt-get it
 # installs the Debian packages; otherwise it prints the exact commands and goes on. TypeScript comes from npm into
 # $OSS_INSTRUCT_TOOLS (default ~/.cache/oss-instruct/tools; as root /usr/local/lib/oss-instruct/tools, because the
@@ -39,6 +40,9 @@ has_rustc() {
     return 1
 }
 
+javatuples=/usr/share/java/javatuples.jar
+harness_jar=/usr/multiple/javatuples-1.2.jar  # where the harness's Java runner puts its CLASSPATH
+
 missing=()
 has bwrap || missing+=(bubblewrap)
 /usr/bin/python3 -c 'import seccomp' 2>/dev/null || missing+=(python3-seccomp)
@@ -50,6 +54,8 @@ has php || missing+=(php-cli)
 has mcs || missing+=(mono-mcs)
 has mono || missing+=(mono-runtime)
 has_rustc || missing+=(rustc)
+# MultiPL-E's Java programs import org.javatuples (bigcode-evaluation-harness, `make harness`)
+[ -f "$javatuples" ] || missing+=(libjavatuples-java)
 
 if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$root" = 1 ] && command -v apt-get >/dev/null; then
@@ -59,6 +65,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
     else
         echo "missing Debian packages; as root run:"
         echo "  apt-get install -y ${missing[*]}"
+    fi
+fi
+
+if [ -f "$javatuples" ] && [ ! -e "$harness_jar" ]; then
+    if [ "$root" = 1 ]; then
+        mkdir -p "$(dirname "$harness_jar")" && ln -sf "$javatuples" "$harness_jar"
+    else
+        echo "the bigcode harness's Java runner needs the javatuples jar at $harness_jar; as root run:"
+        echo "  mkdir -p $(dirname "$harness_jar") && ln -s $javatuples $harness_jar"
     fi
 fi
 

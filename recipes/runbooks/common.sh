@@ -20,8 +20,11 @@
 #   STAGE1_OUTPUT_DIR, STAGE2_OUTPUT_DIR   default: the stage recipes' output_dir
 #   EVAL_RECIPE                recipes/eval/evalplus.yaml (HumanEval(+) and MBPP(+))
 #   EVAL_OUTPUT_DIR, EVAL_ARGS the recipe's output_dir (outputs/eval), and overrides of `python -m eval` (e.g. "--backend vllm")
-#   BIGCODE_HARNESS_DIR        a bigcode-evaluation-harness clone: also run MultiPL-E, DS-1000, APPS
-#   BIGCODE_HARNESS_PYTHON     the python of the harness's environment (default: this one)
+#   BIGCODE_HARNESS_VENV       the installed bigcode harness (`make harness`; default .venv-harness): where it exists,
+#                              also run MultiPL-E (recipes/eval/bigcode.yaml, scored in the sandbox; DS-1000 and APPS
+#                              score on the host, so they are left to recipes/eval/bigcode_python.yaml in a container)
+#   BIGCODE_HARNESS_DIR        a bigcode-evaluation-harness clone instead of the installed one
+#   BIGCODE_HARNESS_PYTHON     the python of the clone's environment (default: this one)
 #   HUB_ORG                    push the built datasets and the model, with their cards, to this Hub user or org
 #   HUB_PRIVATE=1              create those repos private
 #   PYTHON                     the interpreter (default: python)
@@ -43,6 +46,7 @@ ACCELERATE_CONFIG=${ACCELERATE_CONFIG:-recipes/accelerate_configs/ddp.yaml}
 NUM_PROCESSES=${NUM_PROCESSES:-}
 EVAL_RECIPE=${EVAL_RECIPE:-recipes/eval/evalplus.yaml}
 EVAL_OUTPUT_DIR=${EVAL_OUTPUT_DIR:-}   # default: the eval recipe's output_dir
+BIGCODE_HARNESS_VENV=${BIGCODE_HARNESS_VENV:-.venv-harness}
 BIGCODE_HARNESS_DIR=${BIGCODE_HARNESS_DIR:-}
 BIGCODE_HARNESS_PYTHON=${BIGCODE_HARNESS_PYTHON:-}
 HUB_ORG=${HUB_ORG:-}
@@ -170,16 +174,20 @@ eval_part() {
 step_eval() {
     local benchmarks
     benchmarks=$(state field "$EVAL_RECIPE" benchmarks | tr -d "[]'")
-    banner "Evaluation of $FINAL_OUTPUT_DIR: $benchmarks ($EVAL_RECIPE); MultiPL-E, DS-1000, APPS with the bigcode harness"
+    banner "Evaluation of $FINAL_OUTPUT_DIR: $benchmarks ($EVAL_RECIPE); MultiPL-E with the bigcode harness"
     eval_part "$benchmarks" "$EVAL_RECIPE" "${eval_args[@]}"
-    if [ -z "$BIGCODE_HARNESS_DIR" ]; then
-        echo "skipped MultiPL-E, DS-1000, APPS: BIGCODE_HARNESS_DIR is not set (a clone of" \
-            "bigcode-evaluation-harness; README, \"MultiPL-E, DS-1000, APPS\")"
+    local harness=()
+    if [ -n "$BIGCODE_HARNESS_DIR" ]; then
+        harness=(--harness_dir "$BIGCODE_HARNESS_DIR")
+        if [ -n "$BIGCODE_HARNESS_PYTHON" ]; then harness+=(--harness_python "$BIGCODE_HARNESS_PYTHON"); fi
+    elif [ -x "$BIGCODE_HARNESS_VENV/bin/python" ]; then
+        harness=(--harness_python "$BIGCODE_HARNESS_VENV/bin/python")
+    else
+        echo "skipped MultiPL-E: no bigcode harness at $BIGCODE_HARNESS_VENV (\`make harness\` installs it there;" \
+            "or BIGCODE_HARNESS_DIR=a clone; README, \"MultiPL-E, DS-1000, APPS\")"
         return
     fi
-    local harness=(--harness_dir "$BIGCODE_HARNESS_DIR")
-    if [ -n "$BIGCODE_HARNESS_PYTHON" ]; then harness+=(--harness_python "$BIGCODE_HARNESS_PYTHON"); fi
-    eval_part "MultiPL-E, DS-1000, APPS" recipes/eval/bigcode.yaml "${harness[@]}" "${eval_args[@]}"
+    eval_part "MultiPL-E" recipes/eval/bigcode.yaml "${harness[@]}" "${eval_args[@]}"
 }
 
 step_push() {

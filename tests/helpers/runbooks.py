@@ -13,7 +13,8 @@ BIN = Path(sys.executable).parent
 VARIABLES = (
     "DRY_RUN BUILD_OSS_INSTRUCT OSS_RECIPE BUILD_ARGS BUILD_EVOL_INSTRUCT EVOL_RECIPE EVOL_ARGS ACCELERATE_CONFIG "
     "NUM_PROCESSES STAGE1_OUTPUT_DIR STAGE2_OUTPUT_DIR EVAL_OUTPUT_DIR EVAL_ARGS BIGCODE_HARNESS_DIR "
-    "BIGCODE_HARNESS_PYTHON HUB_ORG HUB_PRIVATE PYTHON OPENAI_API_KEY OPENAI_BASE_URL BASE_MODEL EVAL_RECIPE PROMPT"
+    "BIGCODE_HARNESS_VENV BIGCODE_HARNESS_PYTHON HUB_ORG HUB_PRIVATE PYTHON OPENAI_API_KEY OPENAI_BASE_URL"
+    " BASE_MODEL EVAL_RECIPE PROMPT"
 ).split()
 
 
@@ -25,6 +26,7 @@ def isolated(tmp_path: Path, **extra) -> dict:
         "STAGE1_OUTPUT_DIR": str(tmp_path / "stage1"),
         "STAGE2_OUTPUT_DIR": str(tmp_path / "stage2"),
         "EVAL_OUTPUT_DIR": str(tmp_path / "eval"),
+        "BIGCODE_HARNESS_VENV": str(tmp_path / "no-harness-venv"),  # not the checkout's: the tests choose
         **extra,
     }
 
