@@ -12,6 +12,7 @@ import shlex
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -124,7 +125,7 @@ def test_readme_command(env, argv, tmp_path):
     elif argv[:3] == ["python", "-m", "eval"]:
         from eval.__main__ import make_parser
 
-        (config,) = make_parser().parse_args_and_config(argv[3:])
+        (config,) = make_parser().parse_args_and_config(_eval_files(argv[3:], tmp_path))
         assert config.model_name_or_path
     elif argv[0] == "bash":
         _runbook(env, argv, tmp_path)
@@ -140,14 +141,29 @@ def test_readme_command(env, argv, tmp_path):
             assert subprocess.run([BIN / "hf", *argv[1:], "--help"], capture_output=True).returncode == 0
 
 
+def _eval_files(args: list[str], tmp_path) -> list[str]:
+    """The README's example files for `python -m eval`, made real: a generations file in the harness's format and
+    the MultiPL-E fixture as the offline data."""
+    args = list(args)
+    if "--load_generations_path" in args:
+        generations = tmp_path / Path(args[args.index("--load_generations_path") + 1]).name
+        generations.write_text('[["int main() { return 0; }"]]')
+        args[args.index("--load_generations_path") + 1] = str(generations)
+    if "--harness_offline_data" in args:
+        args[args.index("--harness_offline_data") + 1] = str(ROOT / "tests" / "fixtures" / "multipl-e")
+    return args
+
+
 def _make(argv):
-    (target,) = argv[1:]
-    done = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True)
+    targets = argv[1:]
+    done = subprocess.run(["make", "-n", *targets], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    if target == "quickstart":
+    if "quickstart" in targets:
         assert "recipes/runbooks/quickstart.sh" in done.stdout
-    if target == "test":
+    if "test" in targets:
         assert "pytest" in done.stdout and "not slow and not gpu" in done.stdout
+    if "harness" in targets:
+        assert "nvidia-bigcode-eval==" in done.stdout
 
 
 def _builder(argv):
