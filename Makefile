@@ -27,7 +27,7 @@ env: $(STAMP)
 
 # bigcode-evaluation-harness (MultiPL-E through `python -m eval`, README "MultiPL-E, DS-1000, APPS") in an environment
 # of its own: its pins (fsspec<2023.10, old datasets) clash with ours. NVIDIA's PyPI package ships the harness's
-# bigcode_eval module; eval/harness_main.py is the harness's main.py over it. The venv is made from Debian's
+# bigcode_eval module; eval/bigcode_harness/main.py is the harness's main.py over it. The venv is made from Debian's
 # /usr/bin/python3 so that everything it runs lives under /usr and this checkout, which the sandbox can show.
 HARNESS_VENV ?= .venv-harness
 HARNESS_BASE_PYTHON ?= /usr/bin/python3
@@ -54,11 +54,11 @@ quickstart: $(STAMP) toolchains
 	PYTHON=$(BIN)/python bash recipes/runbooks/quickstart.sh
 
 # the real bigcode harness's tests (tests/test_eval_bigcode_harness.py, ~2 min) run here too: its venv first (~2 min)
-test: $(STAMP) $(HARNESS_STAMP) toolchains
+test: $(STAMP) toolchains $(HARNESS_STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not gpu" tests
 
 # the slow tests include the harness-vs-executor cross-check (tests/test_eval_bigcode_executor.py, ~2 min)
-test-slow: $(STAMP) $(HARNESS_STAMP) toolchains
+test-slow: $(STAMP) toolchains $(HARNESS_STAMP)
 	$(BIN)/python -m pytest -q -m "slow and not gpu" tests
 
 lint: $(STAMP)

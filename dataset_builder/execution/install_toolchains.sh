@@ -56,6 +56,8 @@ has mono || missing+=(mono-runtime)
 has_rustc || missing+=(rustc)
 # MultiPL-E's Java programs import org.javatuples (bigcode-evaluation-harness, `make harness`)
 [ -f "$javatuples" ] || missing+=(libjavatuples-java)
+# `make harness` makes the harness's environment from Debian's python3 (so the sandbox can show it): its venv module
+/usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 
 if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$root" = 1 ] && command -v apt-get >/dev/null; then
