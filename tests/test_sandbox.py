@@ -335,3 +335,16 @@ def test_bwraps_info_is_read_to_its_end_or_given_up_at_the_deadline():
         os.close(read)
         if write is not None:
             os.close(write)
+
+
+@needs_bwrap
+def test_a_read_only_path_under_tmp_is_shown_over_the_private_tmp(workdir):
+    """A checkout (and its harness environment) may live under /tmp: the private /tmp must not hide it."""
+    with tempfile.TemporaryDirectory(prefix="oss-shown-") as shown:
+        os.chmod(shown, 0o755)
+        Path(shown, "tool.txt").write_text("visible\n")
+        Path(shown, "tool.txt").chmod(0o644)
+        sandbox = Bwrap(extra_ro_paths=(Path(shown),))
+        done = sandbox.run(["sh", "-c", f"cat {shown}/tool.txt; echo x > {shown}/new"], workdir, SMALL, slot=SLOT)
+        assert done.output.startswith(b"visible\n") and b"Read-only file system" in done.output
+        assert not Path(shown, "new").exists()

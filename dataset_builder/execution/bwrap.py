@@ -93,6 +93,7 @@ class Bwrap(Sandbox):
         self._reachable: set[Path] = set()
         self._extra = extra_ro_paths
         self._view: list[str] | None = None
+        self._view_tmp: list[str] = []  # the read-only paths under /tmp (`view`)
 
     def binary(self) -> str:
         if self._binary is None:
@@ -128,9 +129,13 @@ class Bwrap(Sandbox):
                     view += ["--ro-bind", str(path), str(path)]
             etc = sorted({p for pattern in ETC for p in Path("/etc").glob(pattern)})
             extra = toolchain_paths() if self._extra is None else tuple(Path(p) for p in self._extra)
+            under_tmp = []  # bound once the private /tmp is there, or it would hide them (a checkout in /tmp)
             for path in (*etc, *extra):
-                view += ["--ro-bind", str(path), str(path)]
-            self._view = view
+                if Path(path).is_relative_to("/tmp"):
+                    under_tmp += ["--ro-bind", str(path), str(path)]
+                else:
+                    view += ["--ro-bind", str(path), str(path)]
+            self._view, self._view_tmp = view, under_tmp
         return self._view
 
     def _command(self, argv, workdir, limits, env, writable_host):
@@ -141,6 +146,7 @@ class Bwrap(Sandbox):
             "--size", str(limits.shm_bytes), "--tmpfs", "/dev/shm",
             "--proc", "/proc",
             "--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp",
+            *self._view_tmp,
             *(["--bind", str(workdir), INSIDE] if writable_host else _work_area(workdir)),
             "--remount-ro", "/",  # the root bwrap builds is a tmpfs of its own: no cap, so nothing may be written
             "--chdir", INSIDE,
