@@ -2,9 +2,9 @@
 
 `report(runs, published)` gathers, as plain data kept in the card context (and so in `build.json`), what the section
 says: the funnel per language (`funnel`), the execute stage's statuses per language, toolchains, sandbox, limits and
-`verify_keep`, and the tests prompt. `plot` draws its figure; `verification_card` writes the section's text. Counts
-per language come from the run folders' kept rows and rejects (`lang` column); the execute stage's own `by_language`
-when it has one.
+`verify_keep`, the tests' mutation scores (when `mutants_per_row` was set), and the tests prompt. `plot` draws its
+figure; `verification_card` writes the section's text. Counts per language come from the run folders' kept rows and
+rejects (`lang` column); the execute stage's own `by_language` when it has one.
 """
 
 from __future__ import annotations
@@ -163,6 +163,7 @@ def report(runs: list[RunDir], published) -> dict | None:
         "limits": stats.get("limits") or {},
         "row_limits": stats.get("row_limits"),  # what holds them: a cgroup per row, or rlimits per process
         "options": stats.get("options") or {},  # the languages' recipe options (typescript_typecheck)
+        "mutation": stats.get("mutation"),  # test strength by mutants (`mutants_per_row`), None when off
         "verify_keep": keep,
         # the stages that filter rows after execute (analyze only reads them)
         "after": [run.stage for run in runs[runs.index(execute) + 1 :] if run.stage != "analyze"],
