@@ -77,11 +77,14 @@ def test_execution_bench_smoke(capsys):
     pytest.importorskip("dataset_builder.execution.executor")
     from bench import execution
 
-    assert execution.main(["--rows", "6", "--languages", "python", "--workers", "2"]) == 0
-    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert execution.main(["--rows", "6", "--languages", "python", "--workers", "2", "--mutants", "2"]) == 0
+    throughput, mutation = capsys.readouterr().out.split("mutation run: 2 mutants per row")
+    lines = {line.split()[0]: line for line in throughput.splitlines() if line.strip()}
     python = lines["python"].split()
     assert python[1] == "6" and float(python[2]) > 0 and float(python[3]) > 0 and python[4].endswith("x")
     assert "isolation costs" in lines["goal:"]
+    (mutants,) = [line.split() for line in mutation.splitlines() if line.startswith("python")]
+    assert mutants[1] == "6" and float(mutants[2]) > 0 and mutants[4:] == ["12", "12", "100%"]  # the tests kill all
 
 
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is missing: apt-get install -y bubblewrap")
