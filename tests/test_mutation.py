@@ -67,6 +67,11 @@ def test_generics_redirections_and_declarations_are_not_mutated():
     assert {("flip_comparison", "-lt", "-ge"), ("default_return", "1", "0")} <= found(shell, "shell")
     assert found("int f(int n) {\n    return n;\n}\n", "cpp") == {("default_return", "n", "{}")}
     assert found("function f(): boolean {\n    return g();\n}\n", "typescript") == {("default_return", "g()", "false")}
+    two = "function f(): number[] {\n    return g();\n}\nfunction h(): number { return h(); }\n"
+    assert {s for s in found(two, "typescript") if s[0] == "default_return"} == {
+        ("default_return", "g()", "[]"),
+        ("default_return", "h()", "0"),  # the signature on the return's own line
+    }
 
 
 def test_the_row_picks_the_same_mutants_every_time_and_counts_identical_and_unparsable_ones_apart():

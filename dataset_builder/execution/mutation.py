@@ -136,7 +136,7 @@ def _declared_default(text: str, position: int, language: str) -> str:
     for k in range(len(lines) - 1, -1, -1):
         line = lines[k].rstrip()
         if line.endswith("{") and "(" in line and not re.match(r"\s*(if|for|while|switch|catch|else)\b", line):
-            return _default_value("".join(lines[: k + 1]), language)
+            return _default_value(line, language)  # the signature line alone: the regexes read its end
     return _default_value("", language)
 
 
