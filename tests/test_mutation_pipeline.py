@@ -1,9 +1,15 @@
 """`mutants_per_row` and `min_mutation_score` through the verified build's CLI against a loopback teacher whose tests
 are strong for some rows and `assert 0 == 0` for others: with K=0 the run folders and outputs are those of a build
-without the fields; with K>0 the trivial tests score 0 and `min_mutation_score` moves their rows to rejects/."""
+without the fields; with K>0 the trivial tests score 0 and `min_mutation_score` moves their rows to rejects/; a
+kill -9 during the mutation run loses nothing and runs no mutant twice."""
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from datasets import load_dataset
@@ -89,3 +95,35 @@ def test_trivial_tests_score_0_and_min_mutation_score_rejects_them(tmp_path, api
     assert "### Test strength (mutation score)" in card
     assert "| python | 6 | 18 | 12 | 0.67 | 2 | 0 | 0 | 4 | 0 | 0 | 2 |" in card
     assert "`min_mutation_score: 0.5`: 2 rows" in card and "against these mutators only" in card
+
+
+def test_kill_9_during_the_mutation_run_then_rerun_runs_no_mutant_twice(tmp_path, api_env):
+    """The build is killed once some mutants' runs are journaled; the rerun runs only the others, and the scores are
+    those of an uninterrupted run."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with TeacherServer(answer=Teacher(sleep=0.3)) as server:
+        argv = verified_argv(tmp_path, server, "--exec_workers", "1", "--mutants_per_row", "3")
+        command = [sys.executable, "-m", "dataset_builder", "build", *argv]
+        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        journal = None
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and child.poll() is None:
+            found = list((tmp_path / "out" / "execute").glob("*/mutants.jsonl"))
+            if found and len(found[0].read_text().splitlines()) >= 2:
+                journal = found[0]
+                break
+            time.sleep(0.05)
+        assert journal is not None, "execute never journaled a mutant before the build ended"
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        before = journal.read_text().splitlines()
+        assert 2 <= len(before) < 18 and not (journal.parent / "stats.json").exists()
+        rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    stored = len([line for line in before if line.endswith("}")])
+    assert f"mutants of 6 passing rows: {stored} run before, {18 - stored} to run" in rerun.stderr
+    after = journal.read_text().splitlines()
+    assert after[: len(before)] == before and len(after) == 18  # appended, never rewritten or run twice
+    assert len({json.loads(line)["mutant"] for line in after}) == 18
+    kept = execute_run(tmp_path / "out").load()
+    assert set(kept["tests_mutation_score"]) == {1.0} and set(kept["tests_mutants"]) == {3}
