@@ -168,3 +168,20 @@ def test_a_rerun_runs_no_stored_mutant_again(executor, build, caplog):
     assert "mutants of 1 passing rows: 1 run before, 2 to run" in caplog.text
     assert after[0] == journal[0] and len(after) == 3 and len({row["mutant"] for row in after}) == 3
     assert again == scored
+
+
+@needs_bwrap
+def test_a_mutant_that_does_not_compile_is_not_valid_and_not_a_kill(executor, build):
+    need("rust")
+    solution = "pub fn top() -> u8 {\n    let x: u8 = 255;\n    x\n}\n"  # 256 is out of u8's range: rustc refuses it
+    rows = [{"raw_index": 3, "lang": "rust", "response": f"```rust\n{solution}```", "tests": RUST_TOP}]
+    run_dir = SimpleNamespace(path=build / "run-rust-top")
+    scored = execute_mutants.run(4, run_dir, executor, rows, {3: {"exec_status": "pass"}}, "response")
+    stages = {json.loads(line)["stage"] for line in (run_dir.path / "mutants.jsonl").read_text().splitlines()}
+    assert stages == {"compile", "run"}
+    row = scored[3]
+    assert (row["tests_mutants"], row["tests_mutants_invalid"], row["tests_killed"]) == (1, 1, 1)
+    assert row["tests_mutation_score"] == 1.0  # 254 was killed; 256 counts for nothing
+
+
+RUST_TOP = "fn main() {\n    assert_eq!(top(), 255);\n}\n"

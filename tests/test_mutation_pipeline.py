@@ -53,6 +53,10 @@ def test_k_0_changes_no_run_folder_and_no_output(tmp_path, api_env):
     execute = execute_run(tmp_path / "out")
     assert "mutation" not in execute.stats() and not (execute.path / "mutants.jsonl").exists()
     assert not any(name.startswith("tests_m") for name in execute.load().column_names)
+    (hub,) = (tmp_path / "out" / "publish").glob("*/hub")
+    assert (
+        "## Verification" in (hub / "README.md").read_text() and "Test strength" not in (hub / "README.md").read_text()
+    )
     changed = [
         p for p, data in before.items() if (tmp_path / p).read_bytes() != data and "execute" in str(p)
     ]  # the execute stage was complete: a no-op

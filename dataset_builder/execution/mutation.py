@@ -63,8 +63,19 @@ class Mutant:
     why: str = ""
 
 
-def _in_code(spans: list[tuple[int, int]], position: int) -> bool:
-    return any(a <= position < b for a, b in spans)
+class Code(list):
+    """The (start, end) spans of a file that are code (not strings or comments), with a per-character lookup: the
+    scans below ask about every character, and a file of many strings has many spans."""
+
+    def __init__(self, spans: list[tuple[int, int]], size: int):
+        super().__init__(spans)
+        self.mask = bytearray(size + 1)
+        for a, b in spans:
+            self.mask[a:b] = b"\x01" * (b - a)
+
+
+def _in_code(spans: Code, position: int) -> bool:
+    return bool(spans.mask[position])
 
 
 def _matches(pattern: re.Pattern, text: str, spans, accept=lambda m: True):
@@ -204,9 +215,8 @@ def remove_sites(text: str, language: str, spans) -> list[Site]:
 
 def sites(text: str, language: str) -> list[Site]:
     """Every mutation site of the file, in MUTATORS order and then by position."""
-    spans = _code_spans(text, "python" if language == "python" else "php" if language == "php" else language)
-    if language == "shell":  # `#` starts a comment in Bash, `$#` and `${#x}` are no comment: good enough here
-        spans = [(a, b) for a, b in _code_spans(text, "python")]
+    # Bash's comments are Python's `#` (a `$#` or `${#x}` ends that line's code early: fewer sites, never a wrong one)
+    spans = Code(_code_spans(text, "python" if language == "shell" else language), len(text))
     found = []
     for make in (flip_sites, constant_sites, return_sites, remove_sites):
         found += make(text, language, spans)
