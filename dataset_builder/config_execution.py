@@ -70,7 +70,8 @@ class ExecutionFields:
         default=None,
         metadata=_help(
             "Rows whose tests kill fewer than this share of their valid mutants go to rejects/ (reason "
-            "`mutation_score`); rows without a valid mutant are kept. Needs mutants_per_row > 0.",
+            "`mutation_score`, with verify_keep: all too); rows without a valid mutant are kept. Needs "
+            "mutants_per_row > 0.",
             "execute",
         ),
     )

@@ -35,7 +35,7 @@ def mutation_section(mutation: dict) -> list[str]:
     by_mutator = mutation.get("by_mutator") or {}
     if by_mutator:
         shown = ", ".join(
-            f"`{name}` {counts.get('killed', 0)}/{counts.get('valid', 0)}"
+            f"`{name}` {counts.get('killed', 0)}/{counts.get('valid', 0)} ({counts.get('invalid', 0)} not valid)"
             for name, counts in sorted(by_mutator.items())
         )
         lines.append(f"- Killed / valid mutants per mutator: {shown}")

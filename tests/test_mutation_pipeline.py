@@ -99,6 +99,7 @@ def test_trivial_tests_score_0_and_min_mutation_score_rejects_them(tmp_path, api
     assert "### Test strength (mutation score)" in card
     assert "| python | 6 | 18 | 12 | 0.67 | 2 | 0 | 0 | 4 | 0 | 0 | 2 |" in card
     assert "`min_mutation_score: 0.5`: 2 rows" in card and "against these mutators only" in card
+    assert "`constant` 8/12 (0 not valid), `default_return` 4/6 (0 not valid)" in card  # trivial tests kill none
 
 
 def test_kill_9_during_the_mutation_run_then_rerun_runs_no_mutant_twice(tmp_path, api_env):

@@ -90,6 +90,7 @@ def columns(made: list[tuple[str, str, bool]], stored: dict) -> dict:
         run_ = stored.get(name)
         if not ok or run_ is None or run_["stage"] == "compile":
             invalid += 1
+            by_mutator[f"{mutator}/invalid"] += 1  # which mutators make code that does not compile, in the stats
             continue
         valid += 1
         by_mutator[f"{mutator}/valid"] += 1
