@@ -185,3 +185,36 @@ def test_a_mutant_that_does_not_compile_is_not_valid_and_not_a_kill(executor, bu
 
 
 RUST_TOP = "fn main() {\n    assert_eq!(top(), 255);\n}\n"
+
+
+def test_the_stats_and_the_card_show_the_distribution_per_language_and_what_the_floor_removed(caplog):
+    from collections import Counter
+
+    from dataset_builder.verification_mutation import mutation_section
+
+    def row(valid, killed, invalid=0):
+        score = killed / valid if valid else None
+        counts = Counter({"constant/valid": valid, "constant/killed": killed, "constant/invalid": invalid})
+        return {"tests_mutants": valid, "tests_killed": killed, "tests_mutants_invalid": invalid,
+                "tests_mutation_score": score, "_by_mutator": counts}  # fmt: skip
+
+    scored = {0: row(4, 4), 1: row(4, 0), 2: row(3, 1, invalid=1), 3: row(0, 0, invalid=2), 5: row(2, 1)}
+    languages, keys = ["python", "python", "cpp", "cpp", "cpp", "rust"], [0, 1, 2, 3, 4, 5]
+    reasons = execute_mutants.reasons([scored.get(k, {}).get("tests_mutation_score") for k in keys], 0.5)
+    assert reasons == [None, "mutation_score", "mutation_score", None, None, None]  # no score (3, 4): not judged
+    with caplog.at_level("WARNING"):
+        stats = execute_mutants.stats(3, 0.5, languages, keys, scored, [r is not None for r in reasons])
+    assert "the tests of 1 passing rows kill no mutant" in caplog.text and "raw_index 1" in caplog.text
+    assert stats["by_language"]["cpp"] == {
+        "rows": 1, "unscored": 1, "mutants": 3, "killed": 1, "invalid": 3, "removed": 1,
+        "bins": {"0": 0, "(0, 0.5)": 1, "[0.5, 1)": 0, "1": 0},
+    }  # fmt: skip
+    assert stats["by_language"]["python"]["bins"] == {"0": 1, "(0, 0.5)": 0, "[0.5, 1)": 0, "1": 1}
+    assert stats["by_mutator"] == {"constant": {"invalid": 3, "killed": 6, "valid": 13}}
+    assert (stats["zero_score_rows"], stats["zero_score_examples"]) == (1, [1])
+    card = "\n".join(mutation_section(stats))
+    assert "| python | 2 | 8 | 4 | 0.50 | 1 | 0 | 0 | 1 | 0 | 0 | 1 |" in card
+    assert "| rust | 1 | 2 | 1 | 0.50 | 0 | 0 | 1 | 0 | 0 | 0 | 0 |" in card
+    assert "`min_mutation_score: 0.5`: 2 rows" in card and "`constant` 6/13 (3 not valid)" in card
+    off = "\n".join(mutation_section(execute_mutants.stats(3, None, languages, keys, scored, [False] * 6)))
+    assert "`min_mutation_score`: not set" in off
