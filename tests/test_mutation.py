@@ -66,6 +66,7 @@ def test_generics_redirections_and_declarations_are_not_mutated():
     assert ("flip_comparison", ">", "<=") not in found(shell, "shell")
     assert {("flip_comparison", "-lt", "-ge"), ("default_return", "1", "0")} <= found(shell, "shell")
     assert found("int f(int n) {\n    return n;\n}\n", "cpp") == {("default_return", "n", "{}")}
+    assert found("def f(n):\n    return n  # the same n\n", "python") == {("default_return", "n", "None")}
     assert found("function f(): boolean {\n    return g();\n}\n", "typescript") == {("default_return", "g()", "false")}
     two = "function f(): number[] {\n    return g();\n}\nfunction h(): number { return h(); }\n"
     assert {s for s in found(two, "typescript") if s[0] == "default_return"} == {

@@ -160,7 +160,11 @@ def return_sites(text: str, language: str, spans) -> list[Site]:
         end = _statement_end(text, start, language, spans)
         if end is None or not text[start:end].strip():
             continue
-        expression_end = start + len(text[start:end].rstrip())
+        expression_end = end
+        while expression_end > start and (
+            text[expression_end - 1].isspace() or not _in_code(spans, expression_end - 1)
+        ):
+            expression_end -= 1  # a comment after the expression stays
         sites.append(Site("default_return", start, expression_end, _declared_default(text, m.start(), language)))
     return sites
 
