@@ -65,7 +65,9 @@ def test_generics_redirections_and_declarations_are_not_mutated():
     shell = 'f() {\n    echo "$1" > out.txt\n    [ "$1" -lt 3 ] && return 1\n}\n'
     assert ("flip_comparison", ">", "<=") not in found(shell, "shell")
     assert {("flip_comparison", "-lt", "-ge"), ("default_return", "1", "0")} <= found(shell, "shell")
-    assert found("int f(int n) {\n    return n;\n}\n", "cpp") == {("default_return", "n", "{}")}
+    assert found("#include<vector>\nint f(int n) {\n    return n;\n}\n", "cpp") == {("default_return", "n", "{}")}
+    generics = "auto g = static_cast<int>(x) + f<3;\ntemplate<typename T> T h();\nstd::vector<int>(n);\n"
+    assert {s for s in found(generics, "cpp") if s[0] == "flip_comparison"} == {("flip_comparison", "<", ">=")}
     assert found("def f(n):\n    return n  # the same n\n", "python") == {("default_return", "n", "None")}
     assert found("function f(): boolean {\n    return g();\n}\n", "typescript") == {("default_return", "g()", "false")}
     two = "function f(): number[] {\n    return g();\n}\nfunction h(): number { return h(); }\n"

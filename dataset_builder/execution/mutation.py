@@ -30,7 +30,11 @@ MUTATORS = ("flip_comparison", "constant", "default_return", "remove_statement")
 C_LIKE = ("cpp", "java", "csharp", "typescript", "php", "rust", "swift")
 _SHELL_FLIP = {"-lt": "-ge", "-ge": "-lt", "-gt": "-le", "-le": "-gt", "-eq": "-ne", "-ne": "-eq"}
 _SHELL_TEST = re.compile(r"(?<=\s)(-lt|-ge|-gt|-le|-eq|-ne)(?=\s)")
-_GENERIC = re.compile(r"(?:\b[A-Z]\w*|vector|map|set|pair|list|array|tuple|queue|stack|deque|unordered_\w+)\s*$")
+_GENERIC = re.compile(
+    r"(?:\b[A-Z]\w*|vector|map|set|pair|list|array|tuple|queue|stack|deque|unordered_\w+|template|\w+_cast|greater|less"
+    r"|\w+_ptr|optional|function|numeric_limits)\s*$"
+)
+_GENERIC_OPEN = re.compile(_GENERIC.pattern.removesuffix(r"\s*$") + r"\s*<[^<>]*$")
 _RETURN = re.compile(r"\breturn\b")
 _DEFAULTS = {"python": "None", "cpp": "{}", "rust": "Default::default()", "php": "null", "shell": "0"}
 _KEEP_PYTHON = re.compile(r"(def|class|return|import|from|else|elif|except|finally|try|pass|with|for|while|if)\b|@")
@@ -88,7 +92,13 @@ def _matches(pattern: re.Pattern, text: str, spans, accept=lambda m: True):
 def flip_sites(text: str, language: str, spans) -> list[Site]:
     def not_generic(m: re.Match) -> bool:
         before = text[: m.start()]
+        if m.group(1) == ">":  # the closing bracket of `static_cast<int>` or `vector<int>`
+            line = before[before.rfind("\n") + 1 :]
+            return not (line.endswith("-") or _GENERIC_OPEN.search(line))
         return not (_GENERIC.search(before) or before.endswith("-"))
+
+    def preprocessor(position: int) -> bool:  # `#include<vector>`: brackets, not a comparison
+        return language in ("cpp", "csharp") and text[text.rfind("\n", 0, position) + 1 :].lstrip().startswith("#")
 
     found = {m.start(): m for m in _matches(_TWO, text, spans)}
     if language == "shell":  # a bare < or > is a redirection there
@@ -97,7 +107,8 @@ def flip_sites(text: str, language: str, spans) -> list[Site]:
         for m in (*_matches(_SPACED, text, spans), *_matches(_TIGHT, text, spans, not_generic)):
             found.setdefault(m.start(), m)
     flips = _SHELL_FLIP | _FLIP
-    return [Site("flip_comparison", m.start(), m.end(), flips[m.group(1)]) for _, m in sorted(found.items())]
+    kept = [m for _, m in sorted(found.items()) if not preprocessor(m.start())]
+    return [Site("flip_comparison", m.start(), m.end(), flips[m.group(1)]) for m in kept]
 
 
 def constant_sites(text: str, language: str, spans) -> list[Site]:
