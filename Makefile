@@ -56,4 +56,5 @@ bench: $(STAMP) toolchains
 	$(BIN)/python -m bench.eval_scoring
 	$(BIN)/python -m bench.generation_throughput
 	$(BIN)/python -m bench.execution
+	$(BIN)/python -m bench.mutation_strength
 	$(BIN)/python -m bench.toy_teacher_memory
