@@ -75,7 +75,9 @@ def run(k: int, run_dir, executor, rows, results: dict, solution_column: str) ->
 
         with tqdm(total=pending, desc="mutants", unit="mutant") as progress:
             for job, result in executor.run(jobs()):
-                journal.append({"mutant": job.key, "exec_status": result.status, "stage": result.stage})
+                journal.append(
+                    {"mutant": job.key, "exec_status": result.status, "stage": result.stage, "seconds": result.seconds}
+                )
                 executor.forget(job.key)
                 progress.update()
         stored = {row["mutant"]: row for row in journal.rows()}
