@@ -11,8 +11,8 @@ changed; the scanning is `mutators`', which the external benchmarks use on funct
   `Default::default()`, PHP `null`, Bash `0`, Java/C#/TypeScript by the enclosing function's declared return type.
 - `remove_statement`: one simple statement removed (Python's becomes `pass`, Bash's `:`; a declaration is kept).
 
-`mutants(...)` picks K of the sites, the same K for the same row every time (a generator seeded by the row's key
-and solution). A mutant identical to the original, or one that does not compile (the compiler's verdict; Python's
+`mutants(...)` picks K of the sites, the same K for the same row every time (by hashes seeded with the row's key and
+solution). A mutant identical to the original, or one that does not compile (the compiler's verdict; Python's
 `ast.parse`), is not a valid mutant: the caller counts it apart, never as a kill. The score says how many of these
 mutants the tests notice; it does not say the tests are right, complete or would catch other kinds of bugs.
 """
@@ -20,7 +20,6 @@ mutants the tests notice; it does not say the tests are right, complete or would
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 from dataclasses import dataclass
 
@@ -243,6 +242,10 @@ def seed_of(key, solution: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{key}\n{solution}".encode()).digest()[:8], "big")
 
 
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
 def _parses(text: str, language: str) -> bool:
     """Python is checked here (`ast.parse` only reads it); the compiled languages' compilers check theirs."""
     if language != "python":
@@ -261,7 +264,8 @@ def mutants(key, solution: str, language: str, k: int) -> list[Mutant]:
     if k <= 0:
         return []
     found = sites(solution, language)
-    chosen = sorted(random.Random(seed_of(key, solution)).sample(range(len(found)), min(k, len(found))))
+    seed = seed_of(key, solution)  # the K sites with the smallest hashes: the same on every Python and machine
+    chosen = sorted(sorted(range(len(found)), key=lambda i: _digest(f"{seed}:{i}"))[:k])
     out = []
     for index, site in enumerate(found[i] for i in chosen):
         text = site.apply(solution)
