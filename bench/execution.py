@@ -10,7 +10,12 @@ vforked child reports at least the RSS of the process that started it, so the fl
 own). Then the issue's goal: >= 50 Python rows/s on 2
 cores with isolation on, isolation costing <= 1.5x. Languages without a toolchain are listed as missing.
 
-    python -m bench.execution [--rows 200] [--other-rows 8] [--languages python cpp ...] [--workers 2]
+The mutation run (`--mutants K`, default 5; 0 skips it): the same rows under bubblewrap, each row then run again
+against K mutants of its solution (`execution.mutation`, as the execute stage's `mutants_per_row` does). Printed per
+language: rows/s counting the mutants' runs, the mutants' own runs/s, valid mutants and the share the samples'
+tests kill.
+
+    python -m bench.execution [--rows 200] [--other-rows 8] [--languages python cpp ...] [--workers 2] [--mutants 5]
 """
 
 from __future__ import annotations
@@ -233,12 +238,63 @@ def run_in_child(language: str, sandbox_name: str, rows: int, workers: int) -> d
         return pool.apply(measure, (language, sandbox_name, rows, workers))
 
 
+def measure_mutants(language: str, rows: int, workers: int, k: int) -> dict:
+    """In a child process: the rows under bubblewrap, then K mutants of each passing row with its tests; rows/s of
+    the whole, mutant runs/s, and valid / killed mutants (a mutant that does not compile is not valid)."""
+    from dataset_builder.execution.executor import Executor, Job
+    from dataset_builder.execution.mutation import mutants
+    from dataset_builder.execution.sandbox import SANDBOXES, Limits
+
+    sandbox = SANDBOXES["bwrap"]()
+    sandbox.check()
+    work = jobs(language, rows)
+    with tempfile.TemporaryDirectory(prefix="oss-bench-mut-") as tmp:
+        os.chmod(tmp, 0o755)
+        executor = Executor(sandbox, Limits(), Limits(wall_seconds=60.0, cpu_seconds=60), workers, Path(tmp))
+        start = time.perf_counter()
+        passed = [job for job, result in executor.run(work) if result.status == "pass"]
+        rows_done = time.perf_counter()
+        made = [(job, m) for job in passed for m in mutants(job.key, job.solution, language, k)]
+        runs = [Job(f"{job.key}.m{m.index}", language, m.text, job.tests) for job, m in made if m.valid]
+        results = [result for _, result in executor.run(runs)]
+        seconds = time.perf_counter() - start
+    valid = [r for r in results if r.stage != "compile"]
+    return {
+        "rows_per_s": len(work) / seconds,
+        "mutants_per_s": len(runs) / (seconds - (rows_done - start)) if runs else None,
+        "mutants": len(made),
+        "valid": len(valid),
+        "killed": sum(r.status != "pass" for r in valid),
+    }
+
+
+def mutation_table(languages: list[str], rows_of, workers: int, k: int) -> None:
+    """The mutation run of each installed language (one child process each), printed as a table."""
+    from dataset_builder.execution import toolchains
+
+    print(f"mutation run: {k} mutants per row, bubblewrap")
+    print("{:<11} {:>5} {:>12} {:>10} {:>8} {:>6} {:>7}".format("language", "rows", "rows/s", "mutants/s", "mutants",
+                                                              "valid", "killed"))  # fmt: skip
+    for language in languages:
+        if toolchains.find(language) is None:
+            continue
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            got = pool.apply(measure_mutants, (language, rows_of(language), workers, k))
+        per_s = f"{got['mutants_per_s']:.1f}" if got["mutants_per_s"] else "-"
+        killed = f"{100 * got['killed'] / got['valid']:.0f}%" if got["valid"] else "-"
+        print(
+            f"{language:<11} {rows_of(language):>5} {got['rows_per_s']:>12.1f} {per_s:>10} {got['mutants']:>8} "
+            f"{got['valid']:>6} {killed:>7}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200, help="Python rows")
     parser.add_argument("--other-rows", type=int, default=8, help="rows of each other language (each compiles)")
     parser.add_argument("--languages", nargs="+", default=list(LANGUAGES), choices=LANGUAGES)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--mutants", type=int, default=5, help="mutants per row in the mutation run (0: skip it)")
     args = parser.parse_args(argv)
     from dataset_builder.execution import toolchains
 
@@ -272,6 +328,9 @@ def main(argv: list[str] | None = None) -> int:
             f"goal: python {isolated['rows_per_s']:.1f} rows/s isolated (goal >= {GOAL_ROWS_PER_S:.0f}), isolation "
             f"costs {ratio:.2f}x (goal <= {GOAL_RATIO}x)"
         )
+    if args.mutants > 0:
+        mutation_table(args.languages, lambda lang: args.rows if lang == "python" else args.other_rows, args.workers,
+                       args.mutants)  # fmt: skip
     return 1 if errors else 0
 
 

@@ -4,7 +4,8 @@ must fail at least as often as under the benchmark's own single-file harness.
 Every row of each benchmark and language becomes a `Job` in the project's layout (`bench/external/loaders.py`) and
 runs through `dataset_builder.execution.executor.Executor` in the sandbox; the same row, as one file, runs through the
 benchmark's own harness (`bench/external/harness.py`) with the same toolchain binaries. Mutants
-(`bench/external/mutators.py`) are made of the references that pass both. Printed per benchmark and language:
+(`dataset_builder/execution/mutators.py`) are made of the references that pass both. Printed per benchmark and
+language:
 references total / excluded (by reason) / run / passed / %, how many the own harness passes and how many of those
 the executor fails (its gaps), mutants generated / valid / killed by the executor / killed by the own harness, and
 seconds. Written: `bench/results/external_benchmarks.md` and `.json` (every failing reference with its decisive

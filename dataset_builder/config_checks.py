@@ -54,6 +54,7 @@ def validate(config) -> None:
             raise ConfigError(f"`{name}` must be > 0, got {getattr(config, name)}.")
     if config.exec_workers is not None and config.exec_workers < 1:
         raise ConfigError(f"`exec_workers` must be >= 1 (or unset: one per core), got {config.exec_workers}.")
+    check_mutation(config)
     if config.verify_max_rows is not None and config.verify_max_rows < 1:
         raise ConfigError(f"`verify_max_rows` must be >= 1 (or unset: every row), got {config.verify_max_rows}.")
     if config.teacher_backend not in {"openai", "openai_batch", "vllm"}:
@@ -107,3 +108,18 @@ def check_types(obj) -> None:
         if not ok:
             names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
             raise ConfigError(f"Recipe field `{f.name}` must be {names}, got {value!r} ({type(value).__name__}).")
+
+
+def check_mutation(config) -> None:
+    """`mutants_per_row` and `min_mutation_score` (the execute stage's test-strength score)."""
+    if config.mutants_per_row < 0:
+        raise ConfigError(f"`mutants_per_row` must be >= 0 (0: no mutation score), got {config.mutants_per_row}.")
+    score = config.min_mutation_score
+    if score is None:
+        return
+    if not 0 <= score <= 1:
+        raise ConfigError(f"`min_mutation_score` is a share of killed mutants, from 0 to 1; got {score}.")
+    if config.mutants_per_row == 0:
+        raise ConfigError(
+            f"`min_mutation_score: {score}` needs mutants to score the tests: set `mutants_per_row` (e.g. 5)."
+        )

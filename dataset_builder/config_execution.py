@@ -57,3 +57,21 @@ class ExecutionFields:
             "execute",
         ),
     )
+    mutants_per_row: int = field(
+        default=0,
+        metadata=_help(
+            "Mutants per passing row to score its tests (`tests_mutation_score`: killed / valid mutants of the "
+            "solution, made by flipping a comparison, a constant +-1, a default return or a removed statement); 0: "
+            "off.",
+            "execute",
+        ),
+    )
+    min_mutation_score: float | None = field(
+        default=None,
+        metadata=_help(
+            "Rows whose tests kill fewer than this share of their valid mutants go to rejects/ (reason "
+            "`mutation_score`, with verify_keep: all too); rows without a valid mutant are kept. Needs "
+            "mutants_per_row > 0.",
+            "execute",
+        ),
+    )

@@ -1,6 +1,7 @@
 """The text of the dataset card's "Verification" section, from the plain data of `verification_report.report`: one
 sentence for the introduction (`summary`) and the section's subsections (`card_section`): funnel, results per
-language, toolchains, sandbox and limits, which rows are published, the tests prompt."""
+language, the tests' mutation scores (`verification_mutation`), toolchains, sandbox and limits, which rows are
+published, the tests prompt."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections import Counter
 
 from dataset_builder.execution.executor import NOT_RUN, STATUSES  # in the order the card shows them
 from dataset_builder.execution.toolchains import COMMANDS  # what the card names as missing for `no_toolchain`
+from dataset_builder.verification_mutation import mutation_section
 from dataset_builder.verification_report import TOTAL, executed
 
 
@@ -73,6 +75,8 @@ def card_section(rep: dict) -> list[str]:
     if rep.get("figure"):
         lines += [f"![Rows per language at each step and exec_status per language]({rep['figure']})", ""]
     lines += ["### Funnel", "", *_funnel(rep), "", "### Results per language", "", *_results(rep)]
+    if rep.get("mutation"):
+        lines += ["", "### Test strength (mutation score)", "", *mutation_section(rep["mutation"])]
     lines += ["", "### Toolchains, sandbox and limits", "", *_machine(rep)]
     lines += ["", "### Which rows are published", "", *_keep(rep)]
     if rep.get("tests"):

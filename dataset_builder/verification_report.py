@@ -2,9 +2,9 @@
 
 `report(runs, published)` gathers, as plain data kept in the card context (and so in `build.json`), what the section
 says: the funnel per language (`funnel`), the execute stage's statuses per language, toolchains, sandbox, limits and
-`verify_keep`, and the tests prompt. `plot` draws its figure; `verification_card` writes the section's text. Counts
-per language come from the run folders' kept rows and rejects (`lang` column); the execute stage's own `by_language`
-when it has one.
+`verify_keep`, the tests' mutation scores (when `mutants_per_row` was set), and the tests prompt. `plot` draws its
+figure; `verification_card` writes the section's text. Counts per language come from the run folders' kept rows and
+rejects (`lang` column); the execute stage's own `by_language` when it has one.
 """
 
 from __future__ import annotations
@@ -154,23 +154,28 @@ def report(runs: list[RunDir], published) -> dict | None:
     tests = _tests_prompt(by_stage.get("tests"))
     if tests and isinstance(tests["harness"], dict):  # how tests run for the build's languages, not for all of them
         tests["harness"] = {lang: text for lang, text in tests["harness"].items() if lang in by_language}
-    return {
-        "pipeline": "verify" if "source" in by_stage else "oss_instruct_verified",
-        "funnel": funnel(runs, keep),
-        "statuses": by_language,
-        "toolchains": stats.get("toolchains") or {},
-        "sandbox": stats.get("sandbox"),
-        "limits": stats.get("limits") or {},
-        "row_limits": stats.get("row_limits"),  # what holds them: a cgroup per row, or rlimits per process
-        "options": stats.get("options") or {},  # the languages' recipe options (typescript_typecheck)
-        "verify_keep": keep,
-        # the stages that filter rows after execute (analyze only reads them)
-        "after": [run.stage for run in runs[runs.index(execute) + 1 :] if run.stage != "analyze"],
-        "published_rows": len(published),
-        "published_passed": passed,
-        "tests": tests,
-        "figure": None,  # set by publish once `plot` wrote it
-    }
+    mutation = {"mutation": stats["mutation"]} if "mutation" in stats else {}  # only with `mutants_per_row`: a build
+    # without it keeps the card context (build.json) it had
+    return (
+        mutation
+        | {
+            "pipeline": "verify" if "source" in by_stage else "oss_instruct_verified",
+            "funnel": funnel(runs, keep),
+            "statuses": by_language,
+            "toolchains": stats.get("toolchains") or {},
+            "sandbox": stats.get("sandbox"),
+            "limits": stats.get("limits") or {},
+            "row_limits": stats.get("row_limits"),  # what holds them: a cgroup per row, or rlimits per process
+            "options": stats.get("options") or {},  # the languages' recipe options (typescript_typecheck)
+            "verify_keep": keep,
+            # the stages that filter rows after execute (analyze only reads them)
+            "after": [run.stage for run in runs[runs.index(execute) + 1 :] if run.stage != "analyze"],
+            "published_rows": len(published),
+            "published_passed": passed,
+            "tests": tests,
+            "figure": None,  # set by publish once `plot` wrote it
+        }
+    )
 
 
 # --- the figure -----------------------------------------------------------------------------------------------------

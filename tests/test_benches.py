@@ -1,8 +1,8 @@
 """The training benchmarks still run: bench/padding_waste.py on a few hundred rows, bench/train_throughput.py in its
 CPU smoke mode (a tiny model, 2 steps of each profile through SFTTrainer), and its `--help` without a GPU; the
 generation benchmark, bench/generation_throughput.py, on 4 prompts of 4 tokens; the execution benchmark,
-bench/execution.py, on a few Python rows; the toy teacher's memory benchmark, bench/toy_teacher_memory.py, its `--help`
-(it serves SmolLM2 for minutes)."""
+bench/execution.py, on a few Python rows, and bench/mutation_strength.py on three HumanEval-X Python references; the
+toy teacher's memory benchmark, bench/toy_teacher_memory.py, its `--help` (it serves SmolLM2 for minutes)."""
 
 import json
 import shutil
@@ -77,11 +77,14 @@ def test_execution_bench_smoke(capsys):
     pytest.importorskip("dataset_builder.execution.executor")
     from bench import execution
 
-    assert execution.main(["--rows", "6", "--languages", "python", "--workers", "2"]) == 0
-    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert execution.main(["--rows", "6", "--languages", "python", "--workers", "2", "--mutants", "2"]) == 0
+    throughput, mutation = capsys.readouterr().out.split("mutation run: 2 mutants per row")
+    lines = {line.split()[0]: line for line in throughput.splitlines() if line.strip()}
     python = lines["python"].split()
     assert python[1] == "6" and float(python[2]) > 0 and float(python[3]) > 0 and python[4].endswith("x")
     assert "isolation costs" in lines["goal:"]
+    (mutants,) = [line.split() for line in mutation.splitlines() if line.startswith("python")]
+    assert mutants[1] == "6" and float(mutants[2]) > 0 and mutants[4:] == ["12", "12", "100%"]  # the tests kill all
 
 
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is missing: apt-get install -y bubblewrap")
@@ -112,3 +115,15 @@ def test_external_benchmarks_bench_smoke(capsys, tmp_path):
     report = json.loads((tmp_path / "external_benchmarks.json").read_text())
     assert [s["language"] for s in report["sets"]] == ["python", "csharp"]
     assert "NuGet package: CompareNetObjects" in (tmp_path / "external_benchmarks.md").read_text()
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is missing: apt-get install -y bubblewrap")
+def test_mutation_strength_bench_smoke(capsys):
+    from bench import mutation_strength
+
+    assert mutation_strength.main(["--rows", "3", "--languages", "python"]) == 0
+    (row,) = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("humaneval-x")]
+    refs, passed, made, not_valid, valid, killed = map(int, row[2:8])
+    assert (
+        (refs, passed, not_valid) == (3, 3, 0) and made == valid > 3 and killed == valid
+    )  # HumanEval's tests kill all

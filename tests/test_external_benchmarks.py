@@ -15,7 +15,7 @@ from functools import cache
 import pytest
 
 from bench.external import loaders
-from bench.external.mutators import default_return, flip_comparison, mutants, off_by_one
+from dataset_builder.execution.mutators import default_return, flip_comparison, mutants, off_by_one
 
 bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap missing: apt-get install -y bubblewrap")
 SETS = [key for key in loaders.FILES]

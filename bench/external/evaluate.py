@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.external.harness import Item, OwnHarness
 from bench.external.loaders import Problem
-from bench.external.mutators import mutants
+from dataset_builder.execution.mutators import mutants
 
 _DECISIVE = re.compile(
     r"error|cannot find|undefined|exception|assert|panicked|not defined|fatal|failed|traceback", re.IGNORECASE

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.external.mutators import function_end
+from dataset_builder.execution.mutators import function_end
 
 # (benchmark, language) -> file under the data folder; the language is the benchmark's own name
 FILES = {

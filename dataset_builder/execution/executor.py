@@ -42,7 +42,7 @@ MARKER = ".compiled.json"
 
 @dataclass(frozen=True)
 class Job:
-    key: int
+    key: int | str  # names the row's build folder: a row's raw_index, or a mutant's `<raw_index>.m<n>`
     language: str
     solution: str
     tests: str
@@ -55,6 +55,7 @@ class Result:
     output: str
     toolchain: str | None
     detail: str = ""  # why, where the status alone does not say (e.g. what a `tests_incomplete` run did)
+    stage: str = "run"  # "compile" when the compile step ended the row (a mutant that does not compile is not valid)
 
     def as_row(self) -> dict:
         return {
@@ -135,7 +136,8 @@ class Executor:
                 )  # the compiler's output stays in the row's folder for the run
                 status = self._compile_status(done)
                 if status != "pass":
-                    return Result(status, round(done.seconds, 3), self._tail(done.output), toolchain.version)
+                    output = self._tail(done.output)
+                    return Result(status, round(done.seconds, 3), output, toolchain.version, stage="compile")
                 compile_seconds = done.seconds
                 marker = {"digest": plan.digest(), "toolchain": toolchain.version, "seconds": done.seconds}
                 (folder / MARKER).write_text(json.dumps(marker))
@@ -216,7 +218,7 @@ class Executor:
                 for future in finished:
                     yield pending.pop(future), future.result()
 
-    def forget(self, key: int) -> None:
+    def forget(self, key: int | str) -> None:
         """Delete the row's build folder (once its result is journaled); what a row made impossible to remove is moved
         aside with a warning (`workarea.discard`)."""
         workarea.discard(self.build_dir / str(key))

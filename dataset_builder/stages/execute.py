@@ -13,6 +13,10 @@ toolchains visible (read-only), a syscall filter, an empty environment, rlimits 
 tree. `sandbox: none` runs the code unisolated, only when asked, with a warning (the card records it). Results are
 journaled per row (`results.jsonl`): a `kill -9` loses nothing and a rerun runs no stored row again; a row whose
 compile finished is not compiled again.
+
+`mutants_per_row: K` (0: off, and nothing of the above changes) then scores each passing row's tests against K
+mutants of its solution (`execute_mutants`: `tests_mutation_score` and counts); `min_mutation_score` rejects the rows
+whose tests kill too few (reason `mutation_score`).
 """
 
 from __future__ import annotations
@@ -108,6 +112,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
 
     from dataset_builder.execution import workarea
     from dataset_builder.execution.executor import NOT_RUN, Executor, Job
+    from dataset_builder.stages import execute_mutants
     from dataset_builder.stages.decontaminate import text_columns
 
     rows = upstream.load()
@@ -148,14 +153,28 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
                 progress.set_postfix(dict(seen.most_common(4)), refresh=False)
                 progress.update()
         results = {row["raw_index"]: row for row in journal.rows()}
+    k = config.mutants_per_row
+    scored = execute_mutants.run(k, run_dir, executor, rows, results, solution_column) if k else {}
     workarea.remove(executor.build_dir, "build folder")  # the rows are gone (forget); a warning names leftovers
     sandbox.close()  # the slots' cgroups
 
     columns = {name: [results[key][name] for key in rows["raw_index"]] for name in VERIFY_COLUMNS}
+    extras = {}
+    if k:
+        columns |= execute_mutants.row_columns(rows["raw_index"], scored)
     verified = Dataset.from_dict(columns).cast_column("exec_seconds", Value("float64"))
+    for name, dtype in (execute_mutants.MUTATION_COLUMNS if k else {}).items():
+        verified = verified.cast_column(name, Value(dtype))  # a column of nulls only would have no type
     dataset = concatenate_datasets([rows, verified], axis=1)
     keep_all = config.verify_keep == "all"
     reasons = [None if keep_all or status == "pass" else status for status in columns["exec_status"]]
+    if k:
+        weak = execute_mutants.reasons(columns["tests_mutation_score"], config.min_mutation_score)
+        reasons = [reason or low for reason, low in zip(reasons, weak, strict=True)]
+        removed = [reason == execute_mutants.REASON for reason in reasons]
+        extras["mutation"] = execute_mutants.stats(
+            k, config.min_mutation_score, rows["lang"], rows["raw_index"], scored, removed
+        )
     counter = DropCounter.of_reasons(reasons)
     kept_rows = [i for i, reason in enumerate(reasons) if reason is None]
     kept = dataset.select(kept_rows)
@@ -180,6 +199,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         row_limits=sandbox.row_limits.name,
         options=executor.options,
         verify_keep=config.verify_keep,
+        **extras,
     )
     logger.info(
         "execute: %d of %d rows pass (%s of those run); %s",

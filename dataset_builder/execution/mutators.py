@@ -1,4 +1,5 @@
-"""Deterministic mutants of a reference body, by text, per language. Each mutator gives at most one mutant:
+"""Deterministic mutants of a function body, by text, per language (the external benchmarks mutate their references
+with these; `mutation` extends them to whole solution files). Each mutator gives at most one mutant:
 
 - `default_return`: the function's body becomes a return of its type's default value: Python `return None`, C++
   `return {};`, Rust `return Default::default();`, PHP `return null;`, Java/C#/TypeScript by the declared return
