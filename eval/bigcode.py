@@ -2,7 +2,8 @@
 
 The harness comes from PyPI (`make harness`: nvidia-bigcode-eval, which ships its `bigcode_eval` module, in
 .venv-harness, with `eval/bigcode_harness/main.py` as its `main.py`), or from a git clone (`--harness_dir`). This
-module finds it, builds the commands, runs them per harness task, resumes, and turns the harness's metric JSON
+module builds the commands, runs them per harness task (finding the harness: `bigcode_find.py`; one run on the host
+or in the sandbox: `bigcode_launch.py`), resumes, and turns the harness's metric JSON
 (`eval/bigcode_metrics.py`) into our benchmark entry. Nothing the model wrote runs on this host: the harness generates
 with `--generation_only` (it loads the model and executes nothing), then scores the saved samples
 (`--load_generations_path`, `--allow_code_execution`) inside the bubblewrap sandbox (no network, only /usr, the
@@ -32,115 +33,37 @@ import hashlib
 import json
 import logging
 import os
-import shlex
 import shutil
-import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from eval import bigcode_data
+from eval.bigcode_find import (  # noqa: F401 - re-exported: the names callers and tests know
+    HARNESS_PACKAGE,
+    HARNESS_URL,
+    HARNESS_VENV,
+    INSTALL_HELP,
+    PACKAGED_HARNESS,
+    REPO,
+    Harness,
+    HarnessMissing,
+    find_harness,
+    harness_revision,
+    sandbox_paths,
+)
+from eval.bigcode_launch import (  # noqa: F401 - re-exported
+    MULTIPLE_TOOLS,
+    SCORE_SECONDS_PER_PROGRAM,
+    Generations,
+    _fresh_tmp,
+    _launch,
+    _launch_sandboxed,
+    check_toolchain,
+)
 from eval.bigcode_metrics import HarnessError, parse_metrics, same_settings
 from eval.bigcode_tasks import APPS_SUBSET_NOTE, benchmark_settings, task_settings, task_spec
 
 logger = logging.getLogger(__name__)
-
-REPO = Path(__file__).resolve().parent.parent
-PACKAGED_HARNESS = Path(__file__).resolve().parent / "bigcode_harness"  # main.py over the PyPI package
-HARNESS_VENV = REPO / ".venv-harness"  # `make harness`
-HARNESS_PACKAGE = "nvidia-bigcode-eval"
-HARNESS_URL = "https://github.com/bigcode-project/bigcode-evaluation-harness"
-INSTALL_HELP = f"""Install it with `make harness` (from PyPI, pinned, into .venv-harness), or use a clone in the
-environment whose python runs it:
-    git clone {HARNESS_URL}
-    cd bigcode-evaluation-harness && pip install -e .
-then pass its folder as harness_dir (`--harness_dir`) or set BIGCODE_HARNESS_DIR.
-MultiPL-E compiles and runs the generated Java, JavaScript, C++, PHP, Swift and Rust programs: run it inside the
-harness's MultiPL-E Docker image or install those languages' toolchains (see the harness README). DS-1000 and APPS
-execute generated Python: use a sandbox (a container) for every harness run."""
-
-
-class HarnessMissing(Exception):
-    """bigcode-evaluation-harness cannot be found or imported."""
-
-
-@dataclass(frozen=True)
-class Harness:
-    """A harness found and checked: the folder of its `main.py`, the python that runs it, what it is."""
-
-    dir: Path
-    python: str
-    source: str  # "bigcode-evaluation-harness <commit>" or "... (nvidia-bigcode-eval <version>)", for results.json
-
-    @property
-    def packaged(self) -> bool:
-        return self.dir == PACKAGED_HARNESS
-
-
-# --- finding the harness ---------------------------------------------------------------------------------------
-
-
-def find_harness(harness_dir: str | os.PathLike | None = None, *, python: str | None = None) -> Harness:
-    """The harness from `harness_dir`, env BIGCODE_HARNESS_DIR, or else the one `make harness` installs, checked:
-    `main.py` is there and `python` (the interpreter that will run it: by default .venv-harness's for the installed
-    one, ours for a clone) can import `bigcode_eval`."""
-    given = harness_dir or os.environ.get("BIGCODE_HARNESS_DIR")
-    if given:
-        path = Path(given).expanduser().resolve()
-        python = python or sys.executable
-    else:
-        path = PACKAGED_HARNESS
-        if python is None:
-            python = str(HARNESS_VENV / "bin" / "python")
-            if not Path(python).is_file():
-                raise HarnessMissing(
-                    f"bigcode-evaluation-harness: no harness_dir given and {HARNESS_VENV} is missing.\n{INSTALL_HELP}"
-                )
-    if not (path / "main.py").is_file():
-        raise HarnessMissing(
-            f"bigcode-evaluation-harness: {path} has no main.py (not a clone of {HARNESS_URL}).\n{INSTALL_HELP}"
-        )
-    check = (
-        "import importlib.metadata as m, importlib.util, sys\n"
-        "if not importlib.util.find_spec('bigcode_eval'): sys.exit(1)\n"
-        f"print(m.version({HARNESS_PACKAGE!r}) if list(m.distributions(name={HARNESS_PACKAGE!r})) else '')"
-    )
-    try:
-        found = subprocess.run([python, "-c", check], cwd=path, capture_output=True, text=True)
-    except FileNotFoundError as err:
-        raise HarnessMissing(f"bigcode-evaluation-harness: no python at {python}.\n{INSTALL_HELP}") from err
-    if found.returncode != 0:
-        detail = found.stderr.strip().splitlines()[-1:] or ["not found"]
-        raise HarnessMissing(
-            f"bigcode-evaluation-harness: {python} cannot import bigcode_eval ({detail[0]}).\n{INSTALL_HELP}"
-        )
-    if path == PACKAGED_HARNESS:
-        source = f"bigcode-evaluation-harness ({HARNESS_PACKAGE} {found.stdout.strip() or 'unknown version'})"
-    else:
-        source = f"bigcode-evaluation-harness {harness_revision(path)}"
-    return Harness(path, python, source)
-
-
-def harness_revision(harness_dir: Path) -> str:
-    """The clone's git commit, read from .git without running git; 'unknown revision' when there is none."""
-    git = harness_dir / ".git"
-    head = git / "HEAD"
-    if not head.is_file():
-        return "unknown revision"
-    ref = head.read_text(encoding="utf-8").strip()
-    if not ref.startswith("ref: "):
-        return ref
-    name = ref.removeprefix("ref: ")
-    loose = git / name
-    if loose.is_file():
-        return loose.read_text(encoding="utf-8").strip()
-    packed = git / "packed-refs"
-    if packed.is_file():
-        for line in packed.read_text(encoding="utf-8").splitlines():
-            if line.endswith(" " + name):
-                return line.split(" ", 1)[0]
-    return "unknown revision"
-
 
 # --- the command -----------------------------------------------------------------------------------------------
 
@@ -232,67 +155,6 @@ def harness_command(
     ]
 
 
-# --- scoring only ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Generations:
-    """A generations file to score, checked: its digest names its folder; its shape sets the harness's --limit and
-    --n_samples (the harness scores the first `limit` problems and keeps `n_samples` samples of each)."""
-
-    path: Path
-    sha256: str
-    n_problems: int
-    n_samples: int
-
-    @classmethod
-    def read(cls, path: str | os.PathLike) -> Generations:
-        path = Path(path).expanduser().resolve()
-        if not path.is_file():
-            raise ValueError(f"load_generations_path: no file at {path}")
-        data = path.read_bytes()
-        try:
-            generations = json.loads(data)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"load_generations_path: {path} is not JSON ({err})") from err
-        well_formed = (
-            isinstance(generations, list)
-            and generations
-            and all(isinstance(p, list) and p and all(isinstance(x, str) for x in p) for p in generations)
-        )
-        if not well_formed:
-            raise ValueError(
-                f"load_generations_path: {path} is not in the harness's format: a JSON list with one non-empty list "
-                "of samples (strings: prompt + completion) per problem, in the dataset's order"
-            )
-        counts = sorted({len(p) for p in generations})
-        if len(counts) != 1:
-            raise ValueError(f"load_generations_path: {path} has {counts} samples per problem: give each the same")
-        return cls(path, hashlib.sha256(data).hexdigest(), len(generations), counts[0])
-
-
-# --- running ---------------------------------------------------------------------------------------------------
-
-# what the harness runs MultiPL-E's programs with (bigcode_eval/tasks/custom_metrics/multiple_metrics/eval_*.py)
-MULTIPLE_TOOLS = {"cpp": "g++", "java": "javac", "js": "node", "php": "php", "rs": "rustc", "swift": "swiftc"}
-
-
-def check_toolchain(harness_task: str, path: str | None = None) -> None:
-    """Raise before the harness runs when MultiPL-E's compiler or interpreter for `harness_task` is missing (on
-    `path`, default ours): the harness would count every program as failing and report 0 as a score."""
-    language = bigcode_data.multiple_language(harness_task)
-    tool = MULTIPLE_TOOLS.get(language or "")
-    if tool is not None and shutil.which(tool, path=path) is None:
-        hint = "no Debian 12 package: swift.org's toolchain" if language == "swift" else "`make toolchains`"
-        raise HarnessError(
-            f"{harness_task}: {tool} is not installed here, so every program would count as failing: install it "
-            f"({hint}) or leave {harness_task} out"
-        )
-
-
-SCORE_SECONDS_PER_PROGRAM = 30.0  # the sandbox's wall clock for scoring: ~3.4 s a C++ program on one busy core
-
-
 def _finished(metrics_file: Path, task: str, settings: dict) -> dict | None:
     if not metrics_file.is_file():
         return None
@@ -320,83 +182,6 @@ def _saved_generations(path: Path, limit: int | None) -> list | None:
         logger.warning("%s does not hold the %s problems asked for: generating again", path, limit)
         return None
     return generations
-
-
-def _fresh_tmp(run_dir: Path) -> Path:
-    # MultiPL-E scores every *.results.json in the temp dir: a fresh one per run keeps other runs out.
-    tmp = run_dir / "tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    return tmp
-
-
-def _launch(argv: list[str], run_dir: Path, env: dict | None) -> None:
-    """Run the harness in run_dir, streaming its output to ours and to harness.log."""
-    run_env = {**os.environ, **(env or {})}
-    run_env["TMPDIR"] = str(_fresh_tmp(run_dir))
-    log_path = run_dir / "harness.log"
-    logger.info("running: %s", shlex.join(argv))
-    with open(log_path, "a", encoding="utf-8") as log:
-        log.write(f"$ {shlex.join(argv)}\n")
-        proc = subprocess.Popen(
-            argv, cwd=run_dir, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-        )
-        for line in proc.stdout:
-            sys.stdout.write(line)
-            log.write(line)
-        code = proc.wait()
-    if code != 0:
-        raise HarnessError(f"bigcode-evaluation-harness exited with code {code}: see {log_path}")
-
-
-def sandbox_paths(harness: Harness) -> tuple[Path, ...]:
-    """What the sandboxed harness must see besides /usr: its main.py's folder and its python's environment. The
-    python itself must resolve under /usr or that environment (a venv made from /usr/bin/python3, as `make harness`
-    does): a pyenv or conda python elsewhere (under a 0700 /root) cannot be shown."""
-    python = Path(harness.python).absolute()
-    env = python.parent.parent
-    roots = [harness.dir, env if (env / "pyvenv.cfg").is_file() else python.parent]
-    real = python.resolve()
-    if not (real.is_relative_to("/usr") or any(real.is_relative_to(r) for r in roots)):
-        raise HarnessError(
-            f"the harness's python {python} runs {real}, which the sandbox cannot show: make its environment from "
-            "/usr/bin/python3 (`make harness` does) or score without the sandbox (--harness_sandbox none)"
-        )
-    return tuple(roots)
-
-
-def _launch_sandboxed(argv: list[str], run_dir: Path, env: dict | None, harness: Harness, programs: int) -> None:
-    """Score inside bubblewrap: run_dir is bound read-write at /tmp/work (paths in argv are moved there), with the
-    toolchains, the harness and its environment read-only, a private /tmp and no network. No model is loaded."""
-    from dataset_builder.execution.bwrap import INSIDE, Bwrap, toolchain_paths
-    from dataset_builder.execution.sandbox import Limits
-
-    sandbox = Bwrap(extra_ro_paths=(*toolchain_paths(), *sandbox_paths(harness)))
-    inside = [INSIDE + a.removeprefix(str(run_dir)) if a.startswith(str(run_dir)) else a for a in argv]
-    _fresh_tmp(run_dir)
-    run_env = {**(env or {}), "TMPDIR": f"{INSIDE}/tmp", "HF_HOME": "/tmp/hf", **bigcode_data.OFFLINE_ENV}
-    seconds = 600 + SCORE_SECONDS_PER_PROGRAM * programs
-    limits = Limits(
-        wall_seconds=seconds,
-        cpu_seconds=int(seconds),
-        memory_bytes=8 << 30,
-        processes=1024,  # the JVM's threads count
-        file_bytes=1 << 30,
-        output_bytes=64 << 20,
-        tmpfs_bytes=2 << 30,
-    )
-    log_path = run_dir / "harness.log"
-    logger.info("running in the sandbox: %s", shlex.join(inside))
-    done = sandbox.run(inside, run_dir, limits, writable_host=True, env=run_env)
-    output = done.output.decode(errors="replace")
-    sys.stdout.write(output)
-    with open(log_path, "a", encoding="utf-8") as log:
-        log.write(f"$ (bwrap) {shlex.join(inside)}\n{output}")
-    if done.timed_out:
-        raise HarnessError(f"bigcode-evaluation-harness ran past {seconds:.0f} s in the sandbox: see {log_path}")
-    if done.returncode != 0:
-        status = f"code {done.returncode}" if done.signal is None else f"signal {done.signal}"
-        raise HarnessError(f"bigcode-evaluation-harness exited with {status} in the sandbox: see {log_path}")
 
 
 def run_harness_task(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from eval import bigcode
+from eval import bigcode, bigcode_find
 from eval.bigcode import HarnessMissing
 from eval.bigcode_metrics import HarnessError, parse_metrics
 from eval.bigcode_tasks import APPS_SUBSET, BIGCODE_TASKS, task_settings
@@ -50,7 +50,7 @@ def flags(argv: list[str]) -> dict:
 
 def test_missing_harness_names_the_install_commands(tmp_path, monkeypatch):
     monkeypatch.delenv("BIGCODE_HARNESS_DIR", raising=False)
-    monkeypatch.setattr(bigcode, "HARNESS_VENV", tmp_path / "no-venv")
+    monkeypatch.setattr(bigcode_find, "HARNESS_VENV", tmp_path / "no-venv")
     with pytest.raises(HarnessMissing) as err:
         bigcode.find_harness(None)
     message = str(err.value)

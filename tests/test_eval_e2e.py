@@ -168,10 +168,10 @@ def test_an_openai_compatible_server_gets_the_rendered_paper_prompt(tiny_model, 
 
 
 def test_a_missing_bigcode_harness_says_how_to_install_it(tmp_path, capsys, monkeypatch):
-    from eval import bigcode
+    from eval import bigcode_find
 
     monkeypatch.delenv("BIGCODE_HARNESS_DIR", raising=False)
-    monkeypatch.setattr(bigcode, "HARNESS_VENV", tmp_path / "no-harness-venv")  # as before `make harness`
+    monkeypatch.setattr(bigcode_find, "HARNESS_VENV", tmp_path / "no-harness-venv")  # as before `make harness`
     args = ["--model_name_or_path", "x", "--benchmarks", "multiple-java", "--output_dir", str(tmp_path)]
     assert cli(args) == 2
     err = capsys.readouterr().err
