@@ -6,10 +6,8 @@ kill -9 during the mutation run loses nothing and runs no mutant twice."""
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from datasets import load_dataset
@@ -19,7 +17,7 @@ from dataset_builder.cli import main
 from dataset_builder.runs import RunDir
 from tests.helpers.runs import load_rejects
 from tests.helpers.teacher_server import TeacherServer
-from tests.test_verified_pipeline import ASKED, WRONG, Teacher, verified_argv
+from tests.test_verified_pipeline import ASKED, WRONG, Teacher, kill_once_journaled, verified_argv
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap missing: apt-get install -y bubblewrap"),
@@ -109,19 +107,7 @@ def test_kill_9_during_the_mutation_run_then_rerun_runs_no_mutant_twice(tmp_path
     with TeacherServer(answer=Teacher(sleep=0.3)) as server:
         argv = verified_argv(tmp_path, server, "--exec_workers", "1", "--mutants_per_row", "3")
         command = [sys.executable, "-m", "dataset_builder", "build", *argv]
-        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        journal = None
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and child.poll() is None:
-            found = list((tmp_path / "out" / "execute").glob("*/mutants.jsonl"))
-            if found and len(found[0].read_text().splitlines()) >= 2:
-                journal = found[0]
-                break
-            time.sleep(0.05)
-        assert journal is not None, "execute never journaled a mutant before the build ended"
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-        before = journal.read_text().splitlines()
+        _, journal, before = kill_once_journaled(command, env, tmp_path, "mutants.jsonl")
         assert 2 <= len(before) < 18 and not (journal.parent / "stats.json").exists()
         rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-3000:]

@@ -48,6 +48,24 @@ class Teacher:
         return answer
 
 
+def kill_once_journaled(command, env, tmp_path, name, stderr=subprocess.DEVNULL):
+    """Start a build, SIGKILL it once the execute stage's journal `name` holds two lines; (the killed child, the
+    journal, its lines then)."""
+    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+    journal = None
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and child.poll() is None:
+        found = list((tmp_path / "out" / "execute").glob(f"*/{name}"))
+        if found and len(found[0].read_text().splitlines()) >= 2:
+            journal = found[0]
+            break
+        time.sleep(0.05)
+    assert journal is not None, f"execute never wrote two lines of {name} before the build ended"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    return child, journal, journal.read_text().splitlines()
+
+
 def verified_argv(tmp_path, server, *extra, n=8):
     return teacher_argv(tmp_path, server, "--pipeline", "oss_instruct_verified", *OFFLINE, *extra, n=n)
 
@@ -138,19 +156,7 @@ def test_kill_9_during_execute_then_rerun_runs_no_stored_row_again(tmp_path, api
     with TeacherServer(answer=Teacher(sleep=0.4)) as server:
         argv = verified_argv(tmp_path, server, "--exec_workers", "1")
         command = [sys.executable, "-m", "dataset_builder", "build", *argv]
-        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        journal = None
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and child.poll() is None:
-            found = list((tmp_path / "out" / "execute").glob("*/results.jsonl"))
-            if found and len(found[0].read_text().splitlines()) >= 2:
-                journal = found[0]
-                break
-            time.sleep(0.05)
-        assert journal is not None, "execute never journaled a result before the build ended"
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-        before = journal.read_text().splitlines()
+        child, journal, before = kill_once_journaled(command, env, tmp_path, "results.jsonl", stderr=subprocess.PIPE)
         assert 2 <= len(before) < 8 and not (journal.parent / "stats.json").exists()
         rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
