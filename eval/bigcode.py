@@ -134,7 +134,7 @@ def harness_command(
     run_dir = run_dir_for(out_dir, settings, scored)
     main = str(Path(harness_dir).expanduser().resolve() / "main.py")
     launch = accelerate and mode == "generate"
-    argv = [python, "-m", "accelerate.commands.launch", main] if launch else [python, main]
+    argv = [python, "-m", "accelerate.commands.launch", *_launch_threads(), main] if launch else [python, main]
     for name, value in settings.items():
         if value is None:
             continue
@@ -270,6 +270,15 @@ def check_sandbox(task_key: str, sandbox: str) -> None:
             "network): score it with --harness_sandbox none inside a container or VM of its own "
             "(recipes/eval/bigcode_python.yaml), never on a machine you care about"
         )
+
+
+def _launch_threads() -> list[str]:
+    """`accelerate launch` without a config sets OMP_NUM_THREADS=1 for its one process (unless --cpu): torch then
+    generates on one core, minutes longer on a CPU machine. Every core this process may use, unless the user set
+    OMP_NUM_THREADS."""
+    if os.environ.get("OMP_NUM_THREADS"):
+        return []
+    return ["--num_cpu_threads_per_process", str(max(1, len(os.sched_getaffinity(0))))]
 
 
 def run_task(

@@ -3,6 +3,7 @@ left, the settings a run is named by. The real harness runs in tests/test_eval_b
 """
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -103,7 +104,13 @@ def test_generating_executes_nothing_and_scoring_loads_the_saved_samples(harness
     kw = {"harness_dir": harness, "out_dir": tmp_path / "out"}
     generate = bigcode.harness_command("multiple-java", "org/model", **kw)
     assert generate == bigcode.harness_command("multiple-java", "org/model", **kw, mode="generate")
-    assert generate[:4] == [sys.executable, "-m", "accelerate.commands.launch", str(harness.resolve() / "main.py")]
+    launch = [sys.executable, "-m", "accelerate.commands.launch"]
+    main_py = str(harness.resolve() / "main.py")
+    if os.environ.get("OMP_NUM_THREADS"):  # the user's thread count stands
+        assert generate[:4] == [*launch, main_py]
+    else:  # accelerate would give torch one thread: every core this process may use
+        cores = str(len(os.sched_getaffinity(0)))
+        assert generate[:6] == [*launch, "--num_cpu_threads_per_process", cores, main_py]
     f = flags(generate)
     assert f["tasks"] == "multiple-java"
     assert (f["temperature"], f["top_p"], f["do_sample"]) == ("0.2", "0.95", "True")

