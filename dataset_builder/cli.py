@@ -19,7 +19,7 @@ import types
 import yaml
 
 from dataset_builder.config import FINGERPRINT, BuilderConfig, ConfigError
-from dataset_builder.pipeline import CHAINS, STAGES
+from dataset_builder.pipeline import STAGES, chain_of
 from dataset_builder.runs import RunDir
 from oss_common import errors
 from oss_common.logs import configure_logging
@@ -137,7 +137,7 @@ def run_command(argv: list[str]) -> int:
         if command in PIPELINE_COMMANDS:
             config.pipeline = PIPELINE_COMMANDS[command]
         whole = command == "build" or command in PIPELINE_COMMANDS
-        target = CHAINS[config.pipeline][-1] if whole else command
+        target = chain_of(config)[-1] if whole else command
         if config.dry_run:
             preflight.dry_run(config, target)
             return 0

@@ -47,8 +47,7 @@ def validate(config) -> None:
             f"Unknown typescript_typecheck {config.typescript_typecheck!r}: use strict (type errors fail the row) or "
             "report (type errors are printed and the JavaScript runs)."
         )
-    if config.verify_keep not in {"passed", "all"}:
-        raise ConfigError(f"Unknown verify_keep {config.verify_keep!r}: use passed or all.")
+    check_samples(config)
     for name in ("exec_timeout", "exec_compile_timeout", "exec_memory_mb", "tests_max_tokens"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"`{name}` must be > 0, got {getattr(config, name)}.")
@@ -123,3 +122,29 @@ def check_mutation(config) -> None:
         raise ConfigError(
             f"`min_mutation_score: {score}` needs mutants to score the tests: set `mutants_per_row` (e.g. 5)."
         )
+
+
+SAMPLES_MAX = 100  # solutions per problem; the teacher's journal key of a sample is raw_index * 1000 + sample
+
+
+def check_samples(config) -> None:
+    """`verify_keep`, `solutions_per_problem`, `solutions_temperature`, `tests_from`, `diverse_threshold`."""
+    if config.verify_keep not in {"passed", "all", "best", "diverse"}:
+        raise ConfigError(f"Unknown verify_keep {config.verify_keep!r}: use passed, all, best or diverse.")
+    n = config.solutions_per_problem
+    if not 1 <= n <= SAMPLES_MAX:
+        raise ConfigError(f"`solutions_per_problem` must be from 1 to {SAMPLES_MAX} (1: one solution), got {n}.")
+    if config.verify_keep in {"best", "diverse"} and n == 1:
+        raise ConfigError(
+            f"`verify_keep: {config.verify_keep}` chooses among several solutions per problem: set "
+            "`solutions_per_problem` (e.g. 10), or use verify_keep: passed."
+        )
+    if not 0 <= config.solutions_temperature <= 2:
+        raise ConfigError(f"`solutions_temperature` must be from 0 to 2, got {config.solutions_temperature}.")
+    if config.tests_from not in {"solution", "problem"}:
+        raise ConfigError(
+            f"Unknown tests_from {config.tests_from!r}: use solution (tests written from the problem and its first "
+            "solution) or problem (from the problem alone)."
+        )
+    if not 0 < config.diverse_threshold <= 1:
+        raise ConfigError(f"`diverse_threshold` is a Jaccard similarity, in (0, 1]; got {config.diverse_threshold}.")

@@ -52,8 +52,39 @@ class ExecutionFields:
     verify_keep: str = field(
         default="passed",
         metadata=_help(
-            "passed: keep the rows whose tests pass (the rest go to rejects/ with their exec_status as reason); "
-            "all: keep every row with its exec_status, to filter later.",
+            "passed: keep the rows whose (first) solution passes its tests (the rest go to rejects/ with their "
+            "exec_status as reason); all: keep every row with its exec_status, to filter later; with "
+            "solutions_per_problem > 1 also best: one passing solution per problem (the first that passes), and "
+            "diverse: every passing solution that is not a near-duplicate of one kept before it (one row each).",
+            "execute",
+        ),
+    )
+    solutions_per_problem: int = field(
+        default=1,
+        metadata=_help(
+            "Solutions executed per problem: the generate stage's (the paper's greedy answer, sample 0) plus N-1 more "
+            "asked of the teacher for the parsed problem at solutions_temperature (stage `solutions`); each row "
+            "gets pass_rate, samples_status and kept_sample. 1: no extra request, today's run folders.",
+            "solutions",
+        ),
+    )
+    solutions_temperature: float = field(
+        default=0.7,
+        metadata=_help("Sampling temperature of the extra solutions (SelfCodeAlign samples 10 at 0.7).", "solutions"),
+    )
+    tests_from: str = field(
+        default="solution",
+        metadata=_help(
+            "What the test-writing request shows the teacher: solution (the problem and its first solution, as "
+            "before) or problem (the problem alone, so the tests are not fitted to one answer).",
+            "tests",
+        ),
+    )
+    diverse_threshold: float = field(
+        default=0.8,
+        metadata=_help(
+            "verify_keep: diverse: two passing solutions of one problem are near-duplicates when the estimated "
+            "Jaccard similarity of their code's token 3-grams (MinHash, datasketch) is at least this.",
             "execute",
         ),
     )

@@ -9,6 +9,9 @@ A recipe's `pipeline` picks the chain of stages:
   solution + tests run in the sandbox (beyond the paper; its seeds, generate and parse folders are oss_instruct's)
 - `verify`: an existing dataset (`verify_dataset`) -> source -> tests -> execute -> decontaminate -> publish
 
+With `solutions_per_problem` > 1 the two verified chains get `solutions` before `tests` (more solutions of each
+problem, all executed); with 1 it is not in the chain, so the run folders are those of a build without the field.
+
 A stage's run folder is named by a fingerprint of its own inputs and its upstream's fingerprint, so the same stage
 in two chains, or after a changed upstream, writes to a different folder.
 """
@@ -30,6 +33,7 @@ from dataset_builder.stages.pairs import Pairs
 from dataset_builder.stages.parse import Parse
 from dataset_builder.stages.publish import Publish
 from dataset_builder.stages.seeds import Seeds
+from dataset_builder.stages.solutions import Solutions
 from dataset_builder.stages.source import Source
 from dataset_builder.stages.tests import Tests
 
@@ -42,6 +46,7 @@ STAGES: dict[str, type[Stage]] = {
         Seeds,
         Generate,
         Parse,
+        Solutions,
         Tests,
         Execute,
         Clean,
@@ -84,7 +89,13 @@ def run_dir_for(stage: str, config: BuilderConfig, upstream: RunDir | None) -> t
 
 
 def chain_of(config: BuilderConfig) -> tuple[str, ...]:
-    return CHAINS[config.pipeline]
+    """The recipe's chain of stages: `CHAINS[pipeline]`, with `solutions` before `tests` when several solutions per
+    problem are asked for."""
+    chain = CHAINS[config.pipeline]
+    if config.solutions_per_problem > 1 and "tests" in chain:
+        at = chain.index("tests")
+        chain = (*chain[:at], "solutions", *chain[at:])
+    return chain
 
 
 def run_stage(stage: str, config: BuilderConfig) -> RunDir:
@@ -92,7 +103,8 @@ def run_stage(stage: str, config: BuilderConfig) -> RunDir:
     if stage not in chain:
         raise ConfigError(
             f"Stage {stage!r} is not part of the {config.pipeline!r} pipeline ({' -> '.join(chain)}); "
-            f"set `pipeline` to one of {sorted(name for name, c in CHAINS.items() if stage in c)}."
+            f"set `pipeline` to one of {sorted(name for name, c in CHAINS.items() if stage in c)}"
+            + (" with solutions_per_problem > 1." if stage == "solutions" else ".")
         )
     index = chain.index(stage)
     upstream = run_stage(chain[index - 1], config) if index else None

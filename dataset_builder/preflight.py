@@ -189,6 +189,7 @@ CHECKS = {
     "seeds": corpus_problems,
     "source": source_problems,
     "generate": teacher_problems,
+    "solutions": teacher_problems,
     "tests": teacher_problems,
     "execute": execution_problems,
     "decontaminate": benchmark_problems,
@@ -216,7 +217,7 @@ def dry_run(config: BuilderConfig, target: str) -> None:
     tests); writes nothing under `output_dir`."""
     check(config, target)
     stages = stages_up_to(config, target)
-    if "generate" not in stages and "tests" not in stages:
+    if not {"generate", "solutions", "tests"} & set(stages):
         print(f"Dry run: the checks passed; {target} sends no teacher requests. Nothing was run.")
         return
     with tempfile.TemporaryDirectory(prefix="dry-run-seeds-") as scratch:
@@ -227,8 +228,12 @@ def dry_run(config: BuilderConfig, target: str) -> None:
             responses = generate_dir.path / "responses.jsonl"
             answered = list(generate.read_answers(responses)) if responses.exists() else []
             generate.print_estimate(config, seeds, answered)
+        if "solutions" in stages:
+            _solutions_estimate(config, seeds)
         if "tests" in stages:
             _tests_estimate(config, seeds)
+        if "execute" in stages:
+            _executions(config)
 
 
 def _seeds(config: BuilderConfig, scratch: str):
@@ -241,20 +246,75 @@ def _seeds(config: BuilderConfig, scratch: str):
     return run_stage("seeds", dataclasses.replace(config, output_dir=scratch)).load()
 
 
+def _upstream_of(config: BuilderConfig, stage: str):
+    """(the run folder before `stage` in the recipe's chain, `stage`'s own run folder)."""
+    chain = chain_of(config)
+    upstream = None
+    for earlier in chain[: chain.index(stage)]:
+        upstream, _ = run_dir_for(earlier, config, upstream)
+    return upstream, run_dir_for(stage, config, upstream)[0]
+
+
+def _rows_of(upstream) -> list[dict]:
+    """raw_index, lang, problem and solution of a complete run folder's rows (verify's instruction/response too)."""
+    from dataset_builder.stages.decontaminate import text_columns
+
+    dataset = upstream.load()
+    problem, solution = text_columns(dataset.column_names)
+    return [
+        {"raw_index": row["raw_index"], "lang": row["lang"], "problem": row[problem], "solution": row[solution]}
+        for row in dataset.select_columns(["raw_index", "lang", problem, solution]).to_list()
+    ]
+
+
+def _solutions_estimate(config: BuilderConfig, seeds) -> None:
+    """The solutions stage's estimate: from the parsed rows when parse is complete, else from the seeds."""
+    from dataset_builder.stages import solutions
+    from dataset_builder.stages.tests import ASSUMED_PARSE_RATE
+
+    upstream, own = _upstream_of(config, "solutions")
+    journal = own.path / solutions.JOURNAL
+    answered = list(generate.read_answers(journal)) if journal.exists() else []
+    if upstream.is_complete():
+        solutions.print_estimate(config, _rows_of(upstream), answered)
+        return
+    if seeds is None:
+        print("Dry run of the solutions stage: the rows are known once the source stage has run. Nothing was sent.")
+        return
+    from collections import Counter
+
+    est = solutions.assumed_estimate(config, Counter(seeds["lang"]), ASSUMED_PARSE_RATE)
+    teacher = generate.teacher_name(config)
+    print(
+        f"Dry run of the solutions stage, {teacher} ({config.teacher_backend}): ~{est['requests']} requests to send "
+        f"({config.solutions_per_problem - 1} per row; {ASSUMED_PARSE_RATE:.0%} of the seeds assumed to parse, "
+        "languages with a test harness only)\n"
+        f"  prompt tokens     ~{est['prompt_tokens']:,}\n"
+        f"  completion tokens ~{est['completion_tokens']:,} (expected_completion_tokens)\n"
+        f"  cost              ~{generate.format_cost(est['cost_usd'], teacher)}\n"
+        "Nothing was sent."
+    )
+
+
+def _executions(config: BuilderConfig) -> None:
+    """What the execute stage will run per row: N solutions, and K mutants of each passing problem."""
+    n, k = config.solutions_per_problem, config.mutants_per_row
+    mutants = f" + up to {k} mutant runs per problem whose tests pass (mutants_per_row)" if k else ""
+    print(
+        f"Dry run of the execute stage: {n} solution run{'s' if n > 1 else ''} per row with tests "
+        f"(solutions_per_problem){mutants}; bench/execution.py measures rows/s on this machine. Nothing was run."
+    )
+
+
 def _tests_estimate(config: BuilderConfig, seeds) -> None:
     """The tests stage's estimate: from its upstream's rows when that stage is complete, else from the seeds."""
     from dataset_builder.stages import tests
 
-    chain = chain_of(config)
-    upstream = None
-    for stage in chain[: chain.index("tests")]:
-        upstream, _ = run_dir_for(stage, config, upstream)
-    tests_dir, _ = run_dir_for("tests", config, upstream)
+    upstream, tests_dir = _upstream_of(config, "tests")
     journal = tests_dir.path / tests.JOURNAL
     answered = list(generate.read_answers(journal)) if journal.exists() else []
     if upstream is not None and upstream.is_complete():
-        rows = upstream.load().select_columns(["raw_index", "lang", "problem", "solution"]).to_list()
-        tests.print_estimate(config, rows, answered)
+        tests.print_estimate(config, _rows_of(upstream), answered)
     elif seeds is not None:
         tests.print_assumed_estimate(config, seeds["lang"])
     else:

@@ -49,6 +49,35 @@ Requirements:
 
 Answer with the tests alone, in one ```{fence} code block."""  # noqa: E501
 
+# Tests from the problem alone (`tests_from: problem`): the tests check every solution, so they must not be fitted to
+# one; they may only use what the problem names.
+TESTS_FROM_PROBLEM_TEMPLATE = """Write tests for solutions of the following programming problem, in {language}.
+
+[Problem Description]
+{problem}
+
+Every solution written for this problem will be checked by your tests: use only the names, signatures and behaviour the problem describes, not details of one possible implementation.
+
+How your tests are run:
+{harness}
+
+Requirements:
+- Check the behaviour the problem describes, edge cases included, against concrete expected values; a failed check must make the run fail (printing is not checking).
+- Use only the {language} standard library: no third-party packages or test frameworks other than the ones named above.
+- Keep the tests quick (a few seconds in all); do not read standard input, use the network, or write files outside the current folder.
+- Do not write a solution.
+
+Answer with the tests alone, in one ```{fence} code block."""  # noqa: E501
+
+# More solutions to a parsed problem (`solutions_per_problem`), sampled at `solutions_temperature`: the paper's system
+# prompt and its own words for the [Solution] section, so a sample reads like the generate stage's solution.
+SOLUTIONS_USER_TEMPLATE = """Solve the following programming problem in {language}.
+
+[Problem Description]
+{problem}
+
+Offer a comprehensive, **correct** solution that accurately addresses the [Problem Description], with its code in one ```{fence} code block."""  # noqa: E501
+
 # Language -> (its name in the prompt, the info string of the code block asked for).
 TEST_LANGUAGES = {
     "python": ("Python", "python"),
@@ -157,12 +186,24 @@ HARNESS = {
 }
 
 
-def tests_messages(problem: str, solution: str, lang: str) -> list[dict[str, str]]:
-    """Chat messages asking for tests of one problem and its solution (`solution` as the teacher wrote it, fenced)."""
+def tests_messages(problem: str, solution: str | None, lang: str) -> list[dict[str, str]]:
+    """Chat messages asking for tests of one problem and its solution (`solution` as the teacher wrote it, fenced);
+    with `solution` None, of the problem alone (`tests_from: problem`)."""
     if lang not in HARNESS:
         raise ValueError(f"no test harness for language {lang!r}: one of {sorted(HARNESS)}")
     language, fence = TEST_LANGUAGES[lang]
-    user = TESTS_USER_TEMPLATE.format(
-        language=language, problem=problem.strip(), solution=solution.strip(), harness=HARNESS[lang], fence=fence
-    )
+    fields = {"language": language, "problem": problem.strip(), "harness": HARNESS[lang], "fence": fence}
+    if solution is None:
+        user = TESTS_FROM_PROBLEM_TEMPLATE.format(**fields)
+    else:
+        user = TESTS_USER_TEMPLATE.format(solution=solution.strip(), **fields)
     return [{"role": "system", "content": TESTS_SYSTEM}, {"role": "user", "content": user}]
+
+
+def solution_messages(problem: str, lang: str) -> list[dict[str, str]]:
+    """Chat messages asking for one more solution of a parsed problem, in the row's language."""
+    if lang not in TEST_LANGUAGES:
+        raise ValueError(f"no code block name for language {lang!r}: one of {sorted(TEST_LANGUAGES)}")
+    language, fence = TEST_LANGUAGES[lang]
+    user = SOLUTIONS_USER_TEMPLATE.format(language=language, problem=problem.strip(), fence=fence)
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

@@ -12,6 +12,7 @@ from dataset_builder.execution.executor import NOT_RUN, STATUSES  # in the order
 from dataset_builder.execution.toolchains import COMMANDS  # what the card names as missing for `no_toolchain`
 from dataset_builder.verification_mutation import mutation_section
 from dataset_builder.verification_report import TOTAL, executed
+from dataset_builder.verification_samples import KEEP, samples_section
 
 
 def _fmt(n) -> str:
@@ -75,6 +76,10 @@ def card_section(rep: dict) -> list[str]:
     if rep.get("figure"):
         lines += [f"![Rows per language at each step and exec_status per language]({rep['figure']})", ""]
     lines += ["### Funnel", "", *_funnel(rep), "", "### Results per language", "", *_results(rep)]
+    if rep.get("samples"):
+        samples = rep["samples"]
+        section = samples_section(samples, samples.get("prompt"), samples.get("figure"))
+        lines += ["", "### Several solutions per problem", "", *section]
     if rep.get("mutation"):
         lines += ["", "### Test strength (mutation score)", "", *mutation_section(rep["mutation"])]
     lines += ["", "### Toolchains, sandbox and limits", "", *_machine(rep)]
@@ -208,6 +213,15 @@ def _keep(rep: dict) -> list[str]:
             "```python",
             'ds = ds.filter(lambda r: r["exec_status"] == "pass")',
             "```",
+        ]
+    if rep["verify_keep"] in ("best", "diverse"):
+        threshold = (rep.get("samples") or {}).get("diverse_threshold")
+        return [
+            (
+                f"`verify_keep: {rep['verify_keep']}`: {KEEP[rep['verify_keep']].format(threshold=threshold)} "
+                "(`exec_status` pass, `kept_sample` names the sample). Problems without a passing sample stay in the "
+                "execute stage's `rejects/` of the build, with sample 0's status as `reason`."
+            )
         ]
     return [
         (

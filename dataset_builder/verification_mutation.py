@@ -23,6 +23,8 @@ def mutation_section(mutation: dict) -> list[str]:
     """The lines of the subsection, from stats.json's `mutation` entry."""
     k, floor = mutation.get("mutants_per_row"), mutation.get("min_mutation_score")
     lines = [MEANING.format(mutators=", ".join(f"`{name}`" for name in MUTATORS)), ""]
+    if mutation.get("figure"):
+        lines += [f"![Passing rows per mutation score, per language]({mutation['figure']})", ""]
     header = ["language", "rows scored", "valid mutants", "killed", "killed share", *(f"score {b}" for b in BINS)]
     header += ["no valid mutant", "invalid mutants", "removed"]
     lines += ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]

@@ -2,9 +2,10 @@
 
 `report(runs, published)` gathers, as plain data kept in the card context (and so in `build.json`), what the section
 says: the funnel per language (`funnel`), the execute stage's statuses per language, toolchains, sandbox, limits and
-`verify_keep`, the tests' mutation scores (when `mutants_per_row` was set), and the tests prompt. `plot` draws its
-figure; `verification_card` writes the section's text. Counts per language come from the run folders' kept rows and
-rejects (`lang` column); the execute stage's own `by_language` when it has one.
+`verify_keep`, the tests' mutation scores (when `mutants_per_row` was set), the samples' pass rates (when
+`solutions_per_problem` > 1), and the tests prompt. `plot` draws its figure; `verification_card` writes the section's
+text. Counts per language come from the run folders' kept rows and rejects (`lang` column); the execute stage's own
+`by_language` when it has one.
 """
 
 from __future__ import annotations
@@ -96,6 +97,11 @@ def funnel(runs: list[RunDir], keep: str = "passed") -> dict:
             columns += ["executed", "passed"]
             counted.append((Counter({lang: executed(c) for lang, c in by.items()}), None))
             counted.append((Counter({lang: c.get("pass", 0) for lang, c in by.items()}), None))
+            samples = (run.stats() if run.is_complete() else {}).get("samples")
+            if samples:  # several solutions per problem: `passed` is sample 0's; this, any sample's
+                columns.append(f"passed (any of {samples['solutions_per_problem']})")
+                any_passed = {lang: entry["any_passed"] for lang, entry in samples["by_language"].items()}
+                counted.append((Counter(any_passed), None))
             break
         if run.stage in STEP_LABELS:
             columns.append(STEP_LABELS[run.stage])
@@ -131,7 +137,7 @@ def _tests_prompt(tests: RunDir | None) -> dict | None:
         "max_tokens": recorded("tests_max_tokens", "max_tokens") or recipe.get("tests_max_tokens"),
         "usage": stats.get("usage"),
         "system_prompt": recorded("tests_system", "system_prompt") or getattr(prompts, "TESTS_SYSTEM", None),
-        "user_template": recorded("tests_user_template", "user_template")
+        "user_template": recorded("problem_template", "tests_user_template", "user_template")
         or getattr(prompts, "TESTS_USER_TEMPLATE", None),
         "harness": recorded("tests_harness", "harness") or getattr(prompts, "HARNESS", None) or {},
     }
@@ -154,10 +160,15 @@ def report(runs: list[RunDir], published) -> dict | None:
     tests = _tests_prompt(by_stage.get("tests"))
     if tests and isinstance(tests["harness"], dict):  # how tests run for the build's languages, not for all of them
         tests["harness"] = {lang: text for lang, text in tests["harness"].items() if lang in by_language}
-    mutation = {"mutation": stats["mutation"]} if "mutation" in stats else {}  # only with `mutants_per_row`: a build
-    # without it keeps the card context (build.json) it had
+    # only with `mutants_per_row` / `solutions_per_problem` > 1: a build without them keeps the card context
+    # (build.json) it had
+    optional = {"mutation": stats["mutation"]} if "mutation" in stats else {}
+    if "samples" in stats:
+        solutions = by_stage.get("solutions")
+        inputs = solutions.config().get("fingerprint_inputs", {}) if solutions else {}
+        optional["samples"] = stats["samples"] | {"prompt": inputs.get("user_template")}
     return (
-        mutation
+        optional
         | {
             "pipeline": "verify" if "source" in by_stage else "oss_instruct_verified",
             "funnel": funnel(runs, keep),

@@ -149,28 +149,44 @@ def load_yaml(path: str) -> dict:
     return yaml.safe_load((ROOT / path).read_text())
 
 
-def tests_requests(config) -> dict:
-    """The test-writing requests of a verified pipeline's recipe: requests, prompt and completion tokens."""
-    from dataset_builder.stages.tests import ASSUMED_PARSE_RATE, assumed_estimate
+def _verified_rows(config) -> tuple[dict, float]:
+    """({language: rows}, the share of them that parse) that a verified pipeline's recipe asks about."""
+    from dataset_builder.stages.tests import ASSUMED_PARSE_RATE
 
-    if config.pipeline not in VERIFIED_PIPELINES:
-        return {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
     if config.pipeline == "verify":
         if config.verify_max_rows is None:
             raise ValueError(
                 "a verify recipe asks for tests once per row of verify_dataset: set verify_max_rows to estimate it"
             )
         total = sum(config.languages.values())
-        rows = {lang: config.verify_max_rows * n / total for lang, n in config.languages.items()}
-        est = assumed_estimate(config, rows, rate=1.0)
-    else:
-        est = assumed_estimate(config, config.languages, rate=ASSUMED_PARSE_RATE)
+        return {lang: config.verify_max_rows * n / total for lang, n in config.languages.items()}, 1.0
+    return config.languages, ASSUMED_PARSE_RATE
+
+
+def tests_requests(config) -> dict:
+    """The test-writing requests of a verified pipeline's recipe: requests, prompt and completion tokens."""
+    from dataset_builder.stages.tests import assumed_estimate
+
+    if config.pipeline not in VERIFIED_PIPELINES:
+        return {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    est = assumed_estimate(config, *_verified_rows(config))
+    return {key: est[key] for key in ("requests", "prompt_tokens", "completion_tokens")}
+
+
+def solutions_requests(config) -> dict:
+    """The extra solutions of a verified recipe with solutions_per_problem > 1 (N-1 per row with a test harness)."""
+    from dataset_builder.stages.solutions import assumed_estimate
+
+    if config.pipeline not in VERIFIED_PIPELINES or config.solutions_per_problem == 1:
+        return {"requests": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    est = assumed_estimate(config, *_verified_rows(config))
     return {key: est[key] for key in ("requests", "prompt_tokens", "completion_tokens")}
 
 
 def teacher(recipe: str = OSS_RECIPE) -> dict:
     """Requests, tokens and dollars of the OSS-Instruct build, through the builder's own loader, prompt and prices;
-    with a verified pipeline, the test-writing requests too (`tests`, included in the totals)."""
+    with a verified pipeline, the test-writing requests too (`tests`, included in the totals), and with several
+    solutions per problem the extra solution requests (`solutions`, included too)."""
     from dataset_builder.cli import parse_config
     from dataset_builder.prompts import messages
     from dataset_builder.teacher.base import estimate_tokens
@@ -180,9 +196,11 @@ def teacher(recipe: str = OSS_RECIPE) -> dict:
     requests = 0 if config.pipeline == "verify" else sum(config.languages.values())
     seed_lines = (config.min_lines + config.max_lines) / 2
     seed = "x" * round(seed_lines * SEED_CHARS_PER_LINE)
-    tests = tests_requests(config)
-    prompt_tokens = requests * estimate_tokens(messages(seed)) + tests["prompt_tokens"]
-    completion_tokens = requests * config.expected_completion_tokens + tests["completion_tokens"]
+    tests, solutions = tests_requests(config), solutions_requests(config)
+    prompt_tokens = requests * estimate_tokens(messages(seed)) + tests["prompt_tokens"] + solutions["prompt_tokens"]
+    completion_tokens = (
+        requests * config.expected_completion_tokens + tests["completion_tokens"] + solutions["completion_tokens"]
+    )
     dollars = {}
     for mode, batch in (("live", False), ("batch", True)):
         prices = Prices(config.teacher_model, config.price_input_per_million, config.price_output_per_million, batch)
@@ -195,6 +213,7 @@ def teacher(recipe: str = OSS_RECIPE) -> dict:
         "completion_tokens": completion_tokens,
         "completion_tokens_per_row": config.expected_completion_tokens,
         "tests": tests,
+        "solutions": solutions,
         "recipe": recipe,
         "dollars": dollars,
     }

@@ -94,8 +94,9 @@ def header(result: dict) -> list[str]:
 
 
 def teacher_line(t: dict) -> str:
-    tests = t.get("tests") or {}
+    tests, solutions = t.get("tests") or {}, t.get("solutions") or {}
     asked = f" + {tests['requests']:,} test-writing requests" if tests.get("requests") else ""
+    asked += f" + {solutions['requests']:,} more solutions" if solutions.get("requests") else ""
     data = "Verified OSS-Instruct data" if tests.get("requests") else "OSS-Instruct data"
     return (
         f"{data} ({t['recipe']}; built once, shared by the models trained on it): {t['requests']:,} "

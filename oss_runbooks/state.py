@@ -22,14 +22,14 @@ from pathlib import Path
 def dataset(argv: list[str]) -> str:
     """The builder's final run folder for `COMMAND --config RECIPE ...`, and the dataset's name."""
     from dataset_builder.cli import PIPELINE_COMMANDS, parse_config
-    from dataset_builder.pipeline import CHAINS, run_dir_for
+    from dataset_builder.pipeline import chain_of, run_dir_for
 
     command, rest = argv[0], argv[1:]
     config = parse_config(rest)
     if command in PIPELINE_COMMANDS:  # as the builder's own CLI does
         config.pipeline = PIPELINE_COMMANDS[command]
     run_dir = None
-    for stage in CHAINS[config.pipeline]:
+    for stage in chain_of(config):
         run_dir, _ = run_dir_for(stage, config, run_dir)
     return f"{run_dir.path}\t{config.dataset_name}"
 

@@ -187,6 +187,28 @@ def test_near_dedup_catches_a_lightly_edited_copy_only(tmp_path):
     assert stats["near_dedup"] == {"num_perm": 128, "ngram": 3, "threshold": 0.7}
 
 
+def test_rows_of_one_problem_are_kept_together_but_not_when_their_solutions_repeat():
+    """`verify_keep: diverse` publishes several solutions of one problem (rows sharing raw_index, seed and problem):
+    neither filter drops one for matching its own problem's row, but a repeated solution or another problem's near
+    copy still goes."""
+    other = SOLUTION.replace("total", "acc")
+    rows = [
+        row(0, "a", PROBLEM, SOLUTION),
+        row(0, "a", PROBLEM, other),  # the same problem, another solution: kept
+        row(0, "a", PROBLEM, SOLUTION),  # the same problem and solution: identical
+        row(1, "b", edited(PROBLEM), edited(SOLUTION)),  # another problem's near copy: dropped as before
+        row(2, "c", OTHER_PROBLEM, OTHER_SOLUTION),
+    ]
+    decisions = decide(rows, [ExactDedup(), NearDedup(ngram=3)])
+    assert [d and (d.reason, d.duplicate_of) for d in decisions] == [
+        None,
+        None,
+        ("identical", 0),
+        ("near_duplicate", 0),
+        None,
+    ]
+
+
 def test_near_dedup_threshold_and_short_texts():
     f = NearDedup(num_perm=128, ngram=5, threshold=0.95)
     a, b = row(0, "a", PROBLEM, SOLUTION), row(1, "b", edited(PROBLEM), edited(SOLUTION))

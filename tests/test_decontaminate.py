@@ -120,6 +120,25 @@ def test_planted_humaneval_strings_are_caught_with_their_task_id(tmp_path, human
         assert task in report
 
 
+def test_a_row_is_contaminated_by_any_of_its_published_samples(tmp_path, humaneval, monkeypatch):
+    """With several solutions per problem a row publishes `samples`: a benchmark string in a sample that is not the
+    row's solution removes the row too."""
+    import tests.test_decontaminate as here
+
+    sol10 = humaneval["HumanEval/10"]["canonical_solution"]
+    samples = [[s, "```python\nx = 1\n```"] for _, s in CLEAN]
+    samples[1][1] = "```python\ndef make_palindrome(string: str) -> str:\n" + sol10 + "```"
+    plain = here.rows_dataset
+
+    def with_samples(pairs):
+        return plain(pairs).add_column("samples", samples)
+
+    monkeypatch.setattr(here, "rows_dataset", with_samples)
+    run_dir = decontaminate(tmp_path, CLEAN)
+    assert run_dir.load()["problem"] == [CLEAN[0][0], CLEAN[2][0]]
+    assert load_rejects(run_dir)["task_id"] == ["HumanEval/10"]
+
+
 def test_clean_rows_pass(humaneval_index):
     assert humaneval_index.find([row_text(p, s) for p, s in CLEAN]) == [None, None, None]
 

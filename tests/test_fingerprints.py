@@ -101,10 +101,15 @@ def test_recipe_run_folders_keep_their_names(recipe, command, monkeypatch):
 def test_every_fingerprint_mark_names_a_registered_stage():
     import dataclasses
 
+    from dataset_builder.cli import parse_config
     from dataset_builder.config import FINGERPRINT, BuilderConfig
-    from dataset_builder.pipeline import CHAINS, STAGES
+    from dataset_builder.pipeline import CHAINS, STAGES, chain_of
 
     marked = {stage for f in dataclasses.fields(BuilderConfig) for stage in f.metadata.get(FINGERPRINT, ())}
     assert marked <= set(STAGES)
-    assert {stage for chain in CHAINS.values() for stage in chain} == set(STAGES)
+    chained = set()
+    for pipeline in CHAINS:  # `solutions` joins the verified chains with several solutions per problem
+        for n in ("1", "2"):
+            chained |= set(chain_of(parse_config(["--pipeline", pipeline, "--solutions_per_problem", n])))
+    assert chained == set(STAGES)
     assert all(STAGES[name].name == name and isinstance(STAGES[name].version, int) for name in STAGES)

@@ -158,3 +158,24 @@ def test_guided_tests_teacher_starts_the_answer_inside_a_fence(tmp_path, tiny_mo
     assert row["finish_reason"] == "stop" and row["response"].startswith("```rust\n[Problem Description]")
     assert row["response"].endswith("\n```") and code_blocks.code_in(row["response"], "rust")
     assert accounting.rows == 1 and row["prompt_tokens"] == len(body["prompt"]) // 4
+
+
+def test_guided_solutions_teacher_starts_a_python_answer_without_the_tests_starter(tmp_path, tiny_model_dir):
+    """The solutions stage's toy teacher: the same fence, but no `from solution import *` starter (that is tests')."""
+    from transformers import AutoTokenizer
+
+    from dataset_builder import code_blocks, prompts
+    from dataset_builder.teacher import get_backend
+
+    solution_messages = prompts.solution_messages("Write `add(a, b)`.", "python")
+    request = Request(1003, solution_messages, 976 + 1003, 64, language="python")
+    with TeacherServer() as server:
+        settings = TeacherSettings(str(tiny_model_dir), server.base_url, 0.7, None, 2, 60, 0)
+        teacher = get_backend("guided_local_solutions")(settings, RunDir(tmp_path, "solutions", "fp"))
+        rows, _, _ = run_backend(teacher, [request], tmp_path / "solutions.jsonl")
+    (body,) = server.bodies
+    rendered = AutoTokenizer.from_pretrained(tiny_model_dir).apply_chat_template(
+        solution_messages, tokenize=False, add_generation_prompt=True
+    )
+    assert body["prompt"] == rendered + "```python\n" and body["temperature"] == 0.7
+    assert code_blocks.code_in(rows[1003]["response"], "python")

@@ -11,6 +11,10 @@ duplicate_of)`, and a row kept by all of them is remembered by each, so the firs
 - `NearDedup` (off unless `near_dedup: true`): MinHash over lower-cased word n-grams of problem + solution, candidates
   from datasketch's `MinHashLSH` and confirmed by their estimated Jaccard similarity; reason `near_duplicate`.
 
+Rows of one problem (one `raw_index`: the solutions that `verify_keep: diverse` publishes) share seed and problem by
+design: neither filter drops a row for matching its own problem's first row there (`SIBLING_SHARED`), only for an
+identical row or solution.
+
 Noisy rows (`pass`, `NotImplemented`, unfinished solutions) are kept, as in the paper. Every dropped row goes to
 `rejects/` with `reason` and `duplicate_of` (the `raw_index` of the kept row it repeats); kept rows get `index`
 re-numbered 0..n-1 and keep their `raw_index`. Memory: 16-byte digests per kept row for the exact filter, and with
@@ -73,13 +77,18 @@ class ExactDedup:
     def check(self, row: dict) -> Drop | None:
         for reason, key in self._keys(row).items():
             first = self.seen[reason].get(key)
-            if first is not None:
+            if first is not None and not (first == row["raw_index"] and reason in SIBLING_SHARED):
                 return Drop(reason, first)
         return None
 
     def remember(self, row: dict) -> None:
         for reason, key in self._keys(row).items():
             self.seen[reason].setdefault(key, row["raw_index"])
+
+
+# Rows of one problem (one raw_index: `verify_keep: diverse` publishes several solutions of it) share their seed and
+# problem by design; they are still dropped when identical or when their solutions are.
+SIBLING_SHARED = frozenset({"duplicate_seed", "duplicate_problem"})
 
 
 def shingles(text: str, n: int) -> set[bytes]:
@@ -137,7 +146,8 @@ class NearDedup:
         near = [
             key
             for key in self.lsh.query(m)
-            if (m.hashvalues == self.kept[key]).mean() >= self.threshold  # LSH candidates can be below it
+            if key != row["raw_index"]  # a sibling: another published solution of the same problem
+            and (m.hashvalues == self.kept[key]).mean() >= self.threshold  # LSH candidates can be below it
         ]
         return Drop("near_duplicate", min(near)) if near else None
 
@@ -146,7 +156,7 @@ class NearDedup:
             m = self._last[1]
         else:  # remembered without being checked
             m = self._minhash(row)
-        if m is not None:
+        if m is not None and row["raw_index"] not in self.kept:  # a problem's first kept row stands for it
             self.lsh.insert(row["raw_index"], m)
             self.kept[row["raw_index"]] = m.hashvalues
 

@@ -2,7 +2,8 @@
 
 Substring mode (always on): a row is contaminated when any benchmark string of `benchmarks.py`, lower-cased, occurs
 in its lower-cased `problem + "\\n\\n" + solution` (the release joins its columns with a blank line; rows of the evol
-and direct chains use `instruction` and `response`). When several strings occur in a row, the one bigcode's loop would
+and direct chains use `instruction` and `response`); a row with several solutions (`samples`, `solutions_per_problem`)
+publishes them all, so they are searched too. When several strings occur in a row, the one bigcode's loop would
 meet first (recipe order of the benchmarks, then the benchmark's own order) is reported.
 
 N-gram mode (`decontamination_ngram: N`, not in the paper): rows the substring test kept are also dropped when they
@@ -114,6 +115,9 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     ds = upstream.load()
     first, second = text_columns(ds.column_names)
     texts = [row_text(a, b) for a, b in zip(ds[first], ds[second], strict=True)]
+    if "samples" in ds.column_names:  # several solutions per problem: the row publishes every one of them
+        every = zip(texts, ds["samples"], strict=True)
+        texts = [text + "".join(SEPARATOR + s for s in samples or ()) for text, samples in every]
 
     # --- index once, then one pass over the rows ---
     t0 = time.perf_counter()

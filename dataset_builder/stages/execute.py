@@ -17,6 +17,11 @@ compile finished is not compiled again.
 `mutants_per_row: K` (0: off, and nothing of the above changes) then scores each passing row's tests against K
 mutants of its solution (`execute_mutants`: `tests_mutation_score` and counts); `min_mutation_score` rejects the rows
 whose tests kill too few (reason `mutation_score`).
+
+`solutions_per_problem: N` > 1 (the solutions stage's `samples`) runs every other sample of a problem against the
+same tests too (`execute_samples`: `pass_rate`, `samples_status`, `kept_sample`), and `verify_keep` grows `best` and
+`diverse`; the exec_* columns are then those of the row's kept sample, and the stats' `by_language` stays sample 0's.
+With mutants, the first passing sample is mutated.
 """
 
 from __future__ import annotations
@@ -107,12 +112,11 @@ def solution_code(row: dict, solution_column: str) -> str:
 
 
 def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
-    from datasets import Dataset, Value, concatenate_datasets
     from tqdm.auto import tqdm
 
     from dataset_builder.execution import workarea
     from dataset_builder.execution.executor import NOT_RUN, Executor, Job
-    from dataset_builder.stages import execute_mutants
+    from dataset_builder.stages import execute_mutants, execute_samples
     from dataset_builder.stages.decontaminate import text_columns
 
     rows = upstream.load()
@@ -153,37 +157,58 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
                 progress.set_postfix(dict(seen.most_common(4)), refresh=False)
                 progress.update()
         results = {row["raw_index"]: row for row in journal.rows()}
-    k = config.mutants_per_row
-    scored = execute_mutants.run(k, run_dir, executor, rows, results, solution_column) if k else {}
+    n, k = config.solutions_per_problem, config.mutants_per_row
+    found = None
+    if n > 1:
+        sampled = execute_samples.run(run_dir, executor, rows)
+        found = execute_samples.problems(rows, results, sampled, solution_column)
+    scored = {}
+    if k:
+        scored = execute_mutants.run(k, run_dir, executor, *_mutated(rows, results, found, solution_column))
     workarea.remove(executor.build_dir, "build folder")  # the rows are gone (forget); a warning names leftovers
     sandbox.close()  # the slots' cgroups
 
-    columns = {name: [results[key][name] for key in rows["raw_index"]] for name in VERIFY_COLUMNS}
+    # problem-level reasons (None: published), then one output row per (problem, published sample)
+    raw_indexes, languages = rows["raw_index"], rows["lang"]
+    statuses_0 = [results[key]["exec_status"] for key in raw_indexes]
+    if found is None:
+        picks = [[0] if config.verify_keep == "all" or status == "pass" else [] for status in statuses_0]
+    else:
+        picks = [
+            execute_samples.choose(problem, config.verify_keep, lang, config.diverse_threshold)
+            for problem, lang in zip(found, languages, strict=True)
+        ]
+    reasons = [None if chosen else status for chosen, status in zip(picks, statuses_0, strict=True)]
     extras = {}
     if k:
-        columns |= execute_mutants.row_columns(rows["raw_index"], scored)
-    verified = Dataset.from_dict(columns).cast_column("exec_seconds", Value("float64"))
-    for name, dtype in (execute_mutants.MUTATION_COLUMNS if k else {}).items():
-        verified = verified.cast_column(name, Value(dtype))  # a column of nulls only would have no type
-    dataset = concatenate_datasets([rows, verified], axis=1)
-    keep_all = config.verify_keep == "all"
-    reasons = [None if keep_all or status == "pass" else status for status in columns["exec_status"]]
-    if k:
-        weak = execute_mutants.reasons(columns["tests_mutation_score"], config.min_mutation_score)
+        scores = [scored.get(key, {}).get("tests_mutation_score") for key in raw_indexes]
+        weak = execute_mutants.reasons(scores, config.min_mutation_score)
         reasons = [reason or low for reason, low in zip(reasons, weak, strict=True)]
         removed = [reason == execute_mutants.REASON for reason in reasons]
         extras["mutation"] = execute_mutants.stats(
-            k, config.min_mutation_score, rows["lang"], rows["raw_index"], scored, removed
+            k, config.min_mutation_score, languages, raw_indexes, scored, removed
         )
-    counter = DropCounter.of_reasons(reasons)
-    kept_rows = [i for i, reason in enumerate(reasons) if reason is None]
-    kept = dataset.select(kept_rows)
-    rejects = dataset.select([i for i, reason in enumerate(reasons) if reason is not None])
-    rejects = rejects.add_column("reason", [r for r in reasons if r is not None]) if len(rejects) else _empty(dataset)
-    by_language: dict[str, Counter] = defaultdict(Counter)
-    for lang, status in zip(rows["lang"], columns["exec_status"], strict=True):
+    if found is not None:
+        for problem, chosen in zip(found, picks, strict=True):
+            problem.kept = chosen
+        published = [reason is None for reason in reasons]
+        extras["samples"] = execute_samples.stats(config, languages, found, published)
+    # rows out: a published problem once per kept sample; a rejected one once, with sample 0
+    out = [
+        (i, sample, reason)
+        for i, (chosen, reason) in enumerate(zip(picks, reasons, strict=True))
+        for sample in (chosen if reason is None else [0])
+    ]
+    dataset = _rows_out(rows, results, found, out, solution_column, scored if k else None)
+    counter = DropCounter.of_reasons([reason for _, _, reason in out])
+    kept = dataset.select([j for j, (_, _, reason) in enumerate(out) if reason is None])
+    gone = [j for j, (_, _, reason) in enumerate(out) if reason is not None]
+    rejects = dataset.select(gone)
+    rejects = rejects.add_column("reason", [out[j][2] for j in gone]) if len(rejects) else _empty(dataset)
+    by_language: dict[str, Counter] = defaultdict(Counter)  # per problem, its sample 0 (the row's own solution)
+    for lang, status in zip(languages, statuses_0, strict=True):
         by_language[lang][status] += 1
-    statuses = Counter(columns["exec_status"])
+    statuses = Counter(statuses_0)
     passed = statuses["pass"]
     ran = sum(n for status, n in statuses.items() if status not in NOT_RUN)
     run_dir.save(
@@ -201,6 +226,16 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         verify_keep=config.verify_keep,
         **extras,
     )
+    if found is not None:
+        logger.info(
+            "execute: %d of %d problems have a passing sample among %d (%d samples pass of %d); %d rows published",
+            sum(problem.first_pass is not None for problem in found),
+            len(found),
+            n,
+            sum(problem.statuses.count("pass") for problem in found),
+            n * len(found),
+            len(kept),
+        )
     logger.info(
         "execute: %d of %d rows pass (%s of those run); %s",
         passed,
@@ -208,6 +243,60 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         f"{100 * passed / ran:.1f}%" if ran else "none",
         ", ".join(f"{k} {v}" for k, v in statuses.most_common()),
     )
+
+
+def _mutated(rows, results: dict, found, solution_column: str) -> tuple:
+    """(rows, results, solution column) whose passing rows get mutants: the rows themselves, or with several samples
+    per problem the first passing sample of each problem (its answer as the solution)."""
+    if found is None:
+        return rows, results, solution_column
+    chosen = []
+    for row, problem in zip(rows.select_columns(["raw_index", "lang", "tests"]), found, strict=True):
+        first = problem.first_pass
+        chosen.append({**row, solution_column: problem.answers[0 if first is None else first]})
+    passed = {
+        row["raw_index"]: {"exec_status": "fail" if problem.first_pass is None else "pass"}
+        for row, problem in zip(chosen, found, strict=True)
+    }
+    return chosen, passed, solution_column
+
+
+def _rows_out(rows, results: dict, found, out: list[tuple], solution_column: str, scored: dict | None):
+    """The stage's rows: for each (row position, sample, reason) of `out`, the row with that sample's answer as its
+    solution and that sample's exec_* columns (+ sample and mutation columns when they were made)."""
+    from datasets import Dataset, Sequence, Value, concatenate_datasets
+
+    positions = [i for i, _, _ in out]
+    raw = rows["raw_index"]
+    keys = [raw[i] for i in positions]
+    if found is None:
+        picked = [results[key] for key in keys]
+    else:
+        picked = [found[i].results[sample] for i, sample, _ in out]
+    columns = {name: [result[name] for result in picked] for name in VERIFY_COLUMNS}
+    verified = Dataset.from_dict(columns).cast_column("exec_seconds", Value("float64"))
+    for name in VERIFY_COLUMNS:
+        if name != "exec_seconds":
+            verified = verified.cast_column(name, Value("string"))
+    if scored is not None:
+        from dataset_builder.stages import execute_mutants
+
+        for name, values in execute_mutants.row_columns(keys, scored).items():
+            verified = verified.add_column(name, values, feature=Value(execute_mutants.MUTATION_COLUMNS[name]))
+    base = rows.select(positions)
+    if found is not None:
+        answers = [found[i].answers[sample] for i, sample, _ in out]
+        order = [name for name in base.column_names if name != "samples_finish_reason"]
+        base = base.remove_columns(["samples", "samples_finish_reason", solution_column])
+        base = base.add_column(solution_column, answers, feature=Value("string"))
+        base = base.add_column("samples", [found[i].answers for i in positions], feature=Sequence(Value("string")))
+        base = base.select_columns(order)
+        verified = verified.add_column("kept_sample", [sample for _, sample, _ in out], feature=Value("int64"))
+        verified = verified.add_column(
+            "samples_status", [found[i].statuses for i in positions], feature=Sequence(Value("string"))
+        )
+        verified = verified.add_column("pass_rate", [found[i].pass_rate for i in positions], feature=Value("float64"))
+    return concatenate_datasets([base, verified], axis=1)
 
 
 def _empty(dataset):

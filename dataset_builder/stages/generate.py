@@ -52,7 +52,7 @@ RESPONSE_COLUMNS = {
 
 # A Batch custom_id of this builder: `row-<raw_index>` (generate) or `<stage>-row-<raw_index>` (the other stages).
 BUILDER_CUSTOM_ID = re.compile(r"^(?:[a-z]+-)?row-\d+$")
-GUIDED_BACKENDS = ("guided_local", "guided_local_tests")
+GUIDED_BACKENDS = ("guided_local", "guided_local_tests", "guided_local_solutions")
 
 
 class StopRequested(Exception):
@@ -73,6 +73,7 @@ class TeacherJob:
     keys: tuple[int, ...]  # raw_index of every row to be answered
     requests: Callable[[set[int]], Iterator[Request]]  # the requests of the rows not in the given set
     custom_id_prefix: str = CUSTOM_ID_PREFIX  # Batch lines: tells this stage's results files from another's
+    temperature: float | None = None  # the stage's own sampling temperature (None: the recipe's `temperature`)
 
 
 def uses_local_teacher(config: BuilderConfig) -> bool:
@@ -100,13 +101,18 @@ def max_tokens(config: BuilderConfig) -> int:
 
 
 def teacher_settings(
-    config: BuilderConfig, model: str, base_url: str | None, custom_id_prefix: str = CUSTOM_ID_PREFIX
+    config: BuilderConfig,
+    model: str,
+    base_url: str | None,
+    custom_id_prefix: str = CUSTOM_ID_PREFIX,
+    temperature: float | None = None,
 ) -> TeacherSettings:
-    """What the backend reads from the recipe, for the teacher at `model` and `base_url`."""
+    """What the backend reads from the recipe, for the teacher at `model` and `base_url` (at `temperature`, or the
+    recipe's)."""
     return TeacherSettings(
         model=model,
         base_url=base_url,
-        temperature=config.temperature,
+        temperature=config.temperature if temperature is None else temperature,
         top_p=config.top_p,
         concurrency=config.concurrency,
         request_timeout=config.request_timeout,
@@ -143,6 +149,8 @@ def teacher_endpoint(config: BuilderConfig, run_dir: RunDir, backend: str | None
     backend = backend or backend_name(config)
     if backend == "guided_local_tests":
         steered = "its answers are steered into a code block of the row's language, so rows get tests (toy ones)"
+    elif backend == "guided_local_solutions":
+        steered = "its answers are steered into a code block of the row's language (toy solutions)"
     elif config.local_teacher_guided:
         steered = (
             "its answers are steered into the two sections (local_teacher_guided), so rows parse but are of toy "
@@ -289,7 +297,7 @@ def batch_files(config: BuilderConfig, job: TeacherJob, run_dir: RunDir, journal
     if config.batch_write_only:
         folder = run_dir.path / "batch-export"
         folder.mkdir(parents=True, exist_ok=True)
-        body = (job.teacher, config.temperature, config.top_p)
+        body = (job.teacher, config.temperature if job.temperature is None else job.temperature, config.top_p)
         pending = list(job.requests(journal.done))
         written = write_input_files(pending, folder, 0, body, config.batch_max_requests, job.custom_id_prefix)
         first = folder / next(iter(written), "input-00000.jsonl")
@@ -328,7 +336,7 @@ def ask(config: BuilderConfig, run_dir: RunDir, job: TeacherJob, title: str = ""
         logger.info("%s: %d rows answered before, %d to request", job.stage, len(journal.done), pending_count)
         if pending_count:
             with teacher_endpoint(config, run_dir, job.backend) as (model, base_url):
-                settings = teacher_settings(config, model, base_url, job.custom_id_prefix)
+                settings = teacher_settings(config, model, base_url, job.custom_id_prefix, job.temperature)
                 backend = get_backend(job.backend)(settings, run_dir)
                 requests = job.requests(journal.done)
                 with tqdm(

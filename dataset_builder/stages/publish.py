@@ -170,9 +170,19 @@ def _copy_figures(stages: dict[str, dict], target: Path) -> str | None:
 
 def _verification(upstream: RunDir, dataset, target: Path) -> dict:
     """The Verification section's numbers (`verification_report`), its figure written into `target`."""
+    from dataset_builder import verification_samples as vs
+
     rep = verification_report.report(upstream.lineage(), dataset)
     verification_report.plot(rep, target / verification_report.FIGURE)
     rep["figure"] = f"{target.name}/{verification_report.FIGURE}"
+    if rep.get("samples"):
+        title, xlabel = "Problems per pass rate of their samples", "Problems"
+        vs.plot_bins(rep["samples"]["by_language"], title, xlabel, target / vs.PASS_RATE_FIGURE)
+        rep["samples"]["figure"] = f"{target.name}/{vs.PASS_RATE_FIGURE}"
+    if rep.get("mutation"):
+        title, xlabel = "Passing rows per mutation score of their tests", "Rows"
+        vs.plot_bins(rep["mutation"]["by_language"], title, xlabel, target / vs.MUTATION_FIGURE)
+        rep["mutation"]["figure"] = f"{target.name}/{vs.MUTATION_FIGURE}"
     return rep
 
 

@@ -1,11 +1,12 @@
 """Tests stage: one more teacher request per row, asking for tests of its problem and solution in the row's language.
 
-The prompt (`prompts.tests_messages`) tells the teacher how the executor makes the solution visible to the tests, per
-language; the tests are the code blocks of the answer in that language (`code_blocks.code_in`). A row is rejected,
-with its reason, when its language has no harness (`unsupported_language`) or its solution has no code block
-(`no_solution_code`): neither is asked for. After the answer: `tests_truncated` (cut at max_tokens), `no_tests` (no
-code block in the language) or `no_checks` (tests with no assertion, throw or failing exit, `prompts.CHECKS`: they
-would pass whatever the solution does). Requests go through the generate stage's machinery (`generate.ask`):
+The prompt (`prompts.tests_messages`) shows the problem and its (first) solution, or with `tests_from: problem` the
+problem alone, and tells the teacher how the executor makes the solution visible to the tests, per language; the
+tests are the code blocks of the answer in that language (`code_blocks.code_in`). A row is rejected, with its reason,
+when its language has no harness (`unsupported_language`) or its solution has no code block (`no_solution_code`):
+neither is asked for. After the answer: `tests_truncated` (cut at max_tokens), `no_tests` (no code block in the
+language) or `no_checks` (tests with no assertion, throw or failing exit, `prompts.CHECKS`: they would pass whatever
+the solution does). Requests go through the generate stage's machinery (`generate.ask`):
 backends, the journal `tests.jsonl` keyed by raw_index (a rerun asks only for what is missing), token accounting,
 Batch results files and export (custom_ids `tests-row-<raw_index>`), the dry run and the local toy teacher
 (`guided_local_tests`).
@@ -71,7 +72,8 @@ def build_requests(rows: Iterable[dict], config: BuilderConfig, done: set[int]) 
     for row in rows:
         if row["raw_index"] in done or skip_reason(row) is not None:
             continue
-        messages = prompts.tests_messages(row["problem"], row["solution"], row["lang"])
+        shown = row["solution"] if config.tests_from == "solution" else None  # tests_from: problem shows no solution
+        messages = prompts.tests_messages(row["problem"], shown, row["lang"])
         limit = max_tokens(config)
         if config.teacher_context_length:
             limit = max(1, min(limit, config.teacher_context_length - estimate_tokens(messages)))
@@ -148,7 +150,8 @@ def assumed_estimate(config: BuilderConfig, rows_per_language: dict, rate: float
             continue
         n = round(rows * rate)
         requests += n
-        prompt = estimate_tokens(prompts.tests_messages("", "", lang)) + config.expected_completion_tokens
+        shown = "" if config.tests_from == "solution" else None
+        prompt = estimate_tokens(prompts.tests_messages("", shown, lang)) + config.expected_completion_tokens
         prompt_tokens += n * prompt
     completion_tokens = requests * min(config.expected_tests_completion_tokens, max_tokens(config))
     return {
@@ -234,6 +237,9 @@ class Tests(Stage):
                 "max_tokens": max_tokens(config),
                 "system_prompt": prompts.TESTS_SYSTEM,
                 "user_template": prompts.TESTS_USER_TEMPLATE,
+                **(
+                    {"problem_template": prompts.TESTS_FROM_PROBLEM_TEMPLATE} if config.tests_from == "problem" else {}
+                ),
                 "harness": dict(prompts.HARNESS),
                 "fences": {lang: fence for lang, (_, fence) in prompts.TEST_LANGUAGES.items()},
                 "checks": dict(prompts.CHECKS),

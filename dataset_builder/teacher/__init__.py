@@ -12,6 +12,8 @@ BACKENDS = {
     "guided_local": "dataset_builder.teacher.guided:GuidedLocalTeacher",
     # not a recipe choice either: the tests stage's local toy teacher (stages/tests.backend_name)
     "guided_local_tests": "dataset_builder.teacher.guided:GuidedLocalTestsTeacher",
+    # ... nor this: the solutions stage's (stages/solutions.backend_name)
+    "guided_local_solutions": "dataset_builder.teacher.guided:GuidedLocalSolutionsTeacher",
 }
 
 

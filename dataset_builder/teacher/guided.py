@@ -14,7 +14,7 @@ The journal row is the whole answer as a teacher would have written it, with bot
 for the local toy teacher (`local_teacher_guided`); a real teacher always gets the paper's prompt alone.
 
 `GuidedLocalTestsTeacher` does the same for the tests stage's prompt: one completion whose prompt ends inside a code
-fence of the row's language (`Request.language`).
+fence of the row's language (`Request.language`); `GuidedLocalSolutionsTeacher` for the solutions stage's.
 """
 
 from __future__ import annotations
@@ -109,11 +109,17 @@ class GuidedLocalTestsTeacher(GuidedLocalTeacher):
     language (`... <assistant> ```python\\n`), started as `prompts.TOY_TESTS_STARTERS` says, so the model writes code
     up to the closing fence (or the starter's end). The tests it writes are toy ones; they exercise the pipeline."""
 
+    def starters(self) -> dict[str, tuple[str, str]]:
+        """{language: (the code the answer starts with, where it is cut)}."""
+        from dataset_builder.prompts import TOY_TESTS_STARTERS
+
+        return TOY_TESTS_STARTERS
+
     async def _one(self, client, request: Request) -> dict:
-        from dataset_builder.prompts import TEST_LANGUAGES, TOY_TESTS_STARTERS
+        from dataset_builder.prompts import TEST_LANGUAGES
 
         started = time.monotonic()
-        start, end = TOY_TESTS_STARTERS.get(request.language, ("", FENCE))
+        start, end = self.starters().get(request.language, ("", FENCE))
         opening = f"{FENCE}{TEST_LANGUAGES[request.language][1]}\n{start}"
         limit = min(request.max_tokens, ONE_CHECK_TOKENS) if start else request.max_tokens
         completion = await self._complete(client, self.render(request) + opening, limit, request, [FENCE])
@@ -132,3 +138,11 @@ class GuidedLocalTestsTeacher(GuidedLocalTeacher):
             "latency_s": time.monotonic() - started,
             "attempts": 1,
         }
+
+
+class GuidedLocalSolutionsTeacher(GuidedLocalTestsTeacher):
+    """The solutions stage's toy teacher: the same completion inside a code fence of the row's language, unstarted:
+    the model's code up to the closing fence is the sample (a toy one)."""
+
+    def starters(self) -> dict[str, tuple[str, str]]:
+        return {}
