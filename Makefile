@@ -9,7 +9,7 @@ TORCH_CPU ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 # scripts that the tests start (accelerate, transformers serve) come from the same environment
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-LINT_DIRS := oss_common dataset_builder oss_sft oss_generate oss_runbooks eval demo tests bench train_sft.py generate.py
+LINT_DIRS := oss_common dataset_builder oss_sft oss_rl oss_generate oss_runbooks eval demo tests bench train_sft.py train_dpo.py train_grpo.py generate.py
 
 .PHONY: quickstart test test-slow lint format bench env toolchains harness
 
@@ -78,5 +78,6 @@ bench: $(STAMP) $(HARNESS_STAMP) toolchains
 	$(BIN)/python -m bench.multiple_scoring
 	$(BIN)/python -m bench.generation_throughput
 	$(BIN)/python -m bench.execution
+	$(BIN)/python -m bench.code_reward
 	$(BIN)/python -m bench.mutation_strength
 	$(BIN)/python -m bench.toy_teacher_memory

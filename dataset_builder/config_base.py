@@ -35,7 +35,14 @@ def _help(text: str, *stages: str) -> dict:
 # Fields that joined a stage's fingerprint after run folders had been named: they count only when set, so a recipe
 # that leaves them at their default keeps its run folders.
 FINGERPRINTED_WHEN_SET = frozenset(
-    {"extension_languages", "mutants_per_row", "min_mutation_score", "tests_from", "diverse_threshold"}
+    {
+        "extension_languages",
+        "mutants_per_row",
+        "min_mutation_score",
+        "tests_from",
+        "diverse_threshold",
+        "preference_pairs_per_problem",
+    }
 )
 
 

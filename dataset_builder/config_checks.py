@@ -146,5 +146,10 @@ def check_samples(config) -> None:
             f"Unknown tests_from {config.tests_from!r}: use solution (tests written from the problem and its first "
             "solution) or problem (from the problem alone)."
         )
+    if config.preference_pairs_per_problem < 0:
+        raise ConfigError(
+            f"`preference_pairs_per_problem` must be >= 0 (0: no preference config), got "
+            f"{config.preference_pairs_per_problem}."
+        )
     if not 0 < config.diverse_threshold <= 1:
         raise ConfigError(f"`diverse_threshold` is a Jaccard similarity, in (0, 1]; got {config.diverse_threshold}.")

@@ -107,6 +107,14 @@ class DatasetFields:
             "Extra configs of the published dataset: python, non_python (Table 5), no_noisy (Table 10).", "publish"
         ),
     )
+    preference_pairs_per_problem: int = field(
+        default=1,
+        metadata=_help(
+            "With several solutions per problem: (chosen, rejected) pairs per problem in the `preference` config (a "
+            "passing and a failing solution of one problem, each used once); 0: no preference config.",
+            "publish",
+        ),
+    )
     push_to_hub: str | None = field(default=None, metadata=_help("Hub repo id (org/name) to push the dataset to."))
     hub_private: bool = field(default=False, metadata=_help("Create the Hub repo as private."))
 

@@ -40,6 +40,10 @@ CONFIG_CONTENTS = {
     "python": "rows whose problem or solution contains a ```` ```python ```` fence (paper Table 5)",
     "non_python": "the other rows (paper Table 5)",
     "no_noisy": "without Python rows whose solution code has `pass` / `NotImplemented` tokens (paper Table 10)",
+    "preference": (
+        "(chosen, rejected) pairs for DPO in TRL's conversational preference format: a passing and a failing "
+        "solution of one problem (`prompt`, `chosen`, `rejected`; see Verification)"
+    ),
 }
 
 
@@ -83,7 +87,8 @@ def render_card(ctx: dict, build: dict, features_yaml: dict, repo_id: str | None
         dataset_info=[
             {
                 "config_name": name,
-                "features": copy.deepcopy(features_yaml),  # copies: no YAML anchors in the card
+                # copies: no YAML anchors in the card; a config of another schema (preference) has its own
+                "features": copy.deepcopy(build.get("config_features", {}).get(name, features_yaml)),
                 # `datasets` reads the split info only with all three fields (num_bytes: the Arrow table's size)
                 "splits": [
                     {"name": "train", "num_examples": ctx["configs"][name]}

@@ -55,6 +55,14 @@ def samples_section(samples: dict, prompt: str | None = None, figure: str | None
     keep = samples.get("verify_keep") or "passed"
     what = KEEP.get(keep, keep).format(threshold=samples.get("diverse_threshold"))
     lines += ["", f"- Published (`verify_keep: {keep}`): {what}."]
+    pairs = samples.get("preference")
+    if pairs:
+        rejected = ", ".join(f"{status} {n:,}" for status, n in pairs["by_rejected_status"].items())
+        lines.append(
+            f"- Preference pairs (the `preference` config, `preference_pairs_per_problem`): {pairs['pairs']:,} from "
+            f"{pairs['problems']:,} problems with a passing and a failing solution; the rejected answers' statuses: "
+            f"{rejected}."
+        )
     if prompt:
         lines += ["- The solutions prompt's user message (after the paper's system message), verbatim:", ""]
         lines += ["````text", prompt.strip(), "````"]  # four backticks: the prompt holds a ``` fence

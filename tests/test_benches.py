@@ -88,6 +88,17 @@ def test_execution_bench_smoke(capsys):
 
 
 @pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is missing: apt-get install -y bubblewrap")
+def test_code_reward_bench_smoke(capsys):
+    from bench import code_reward
+
+    assert code_reward.main(["--completions", "4", "--languages", "python", "shell", "--workers", "2"]) == 0
+    lines = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line.strip()}
+    for language in ("python", "shell"):
+        row = lines[language]
+        assert float(row[2]) > 0 and float(row[3]) > 0 and row[4].endswith("x"), row
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is missing: apt-get install -y bubblewrap")
 def test_cgroup_overhead_bench_smoke(capsys):
     from dataset_builder.execution import cgroups
 

@@ -117,6 +117,8 @@ def test_readme_command(env, argv, tmp_path):
         _builder(argv)
     elif argv[:2] == ["accelerate", "launch"]:
         _train(argv)
+    elif argv[:2] in (["python", "train_grpo.py"], ["python", "train_dpo.py"]):
+        _train(["accelerate", "launch", *argv[1:]])
     elif argv[:2] == ["python", "generate.py"]:
         from generate import make_parser
 
@@ -180,15 +182,20 @@ def _train(argv):
     import torch
     from accelerate.commands.launch import launch_command_parser
 
+    import train_dpo
+    import train_grpo
     import train_sft
 
     launch = launch_command_parser().parse_args(argv[2:])
-    assert launch.training_script == "train_sft.py"
-    cpu = [] if torch.cuda.is_available() else ["--use_cpu", "true"]
+    scripts = {"train_sft.py": train_sft, "train_dpo.py": train_dpo, "train_grpo.py": train_grpo}
+    assert launch.training_script in scripts, launch.training_script
+    cpu = [] if torch.cuda.is_available() else ["--use_cpu", "true", "--bf16", "false"]
+    if launch.training_script == "train_grpo.py" and not torch.cuda.is_available():
+        cpu += ["--use_vllm", "false"]  # vLLM generation needs a GPU
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        script_args, training_args, model_args = train_sft.make_parser().parse_args_and_config(
-            launch.training_script_args + cpu
+        script_args, training_args, model_args = (
+            scripts[launch.training_script].make_parser().parse_args_and_config(launch.training_script_args + cpu)
         )
     assert script_args.dataset_name and model_args.model_name_or_path and training_args.output_dir
 

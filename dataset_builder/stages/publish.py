@@ -19,7 +19,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from dataset_builder import licenses, prompts, verification_report
+from dataset_builder import licenses, preference, prompts, verification_report
 from dataset_builder.config import BuilderConfig
 from dataset_builder.dataset_card import public_location, render_card
 from dataset_builder.hub_layout import BUILD_FILE, HUB_FOLDER, content_hash, write_shards
@@ -210,6 +210,13 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         shards[name] = write_shards(part, tmp / "data" / name)
         configs[name] = len(part)
         config_bytes[name] = (dataset if name == "default" else part.flatten_indices()).data.nbytes
+    config_features = {}  # configs of another schema than the rows'
+    pairs, pair_stats = preference.pairs(dataset, config.preference_pairs_per_problem)
+    if pairs is not None:  # several solutions per problem, some passing and some not
+        shards["preference"] = write_shards(pairs, tmp / "data" / "preference")
+        configs["preference"] = len(pairs)
+        config_bytes["preference"] = pairs.data.nbytes
+        config_features["preference"] = pairs.features._to_yaml_list()
 
     ctx = card_context(config, stages, dataset, configs) | {"empty_variants": empty_variants}
     ctx["seed_licenses"] = seed_licenses(dataset, upstream.path)
@@ -218,6 +225,8 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     ctx["analysis_section"] = _copy_figures(stages, tmp / "figures")
     if "execute" in stages:  # only then: the card of a build without verification stays as it was
         ctx["verification"] = _verification(upstream, dataset, tmp / "figures")
+        if pair_stats and ctx["verification"].get("samples"):
+            ctx["verification"]["samples"]["preference"] = pair_stats
     data_hash = content_hash(dataset)
     build = {
         "name": config.dataset_name,
@@ -232,7 +241,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         "changelog": [{"version": config.dataset_version, "changes": config.changelog or "First release."}],
         "card": ctx,
         "features": dataset.features._to_yaml_list(),
-    }
+    } | ({"config_features": config_features} if config_features else {})
     card = render_card(ctx, build, build["features"], None, build["changelog"])
     _write_text(tmp / "README.md", str(card))
     write_json_atomic(tmp / BUILD_FILE, build)
