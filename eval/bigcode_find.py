@@ -63,6 +63,8 @@ def find_harness(harness_dir: str | os.PathLike | None = None, *, python: str | 
                 raise HarnessMissing(
                     f"bigcode-evaluation-harness: no harness_dir given and {HARNESS_VENV} is missing.\n{INSTALL_HELP}"
                 )
+    if os.sep in python:  # a path given relative to where the user stands: the check below runs in the harness's folder
+        python = os.path.abspath(os.path.expanduser(python))
     if not (path / "main.py").is_file():
         raise HarnessMissing(
             f"bigcode-evaluation-harness: {path} has no main.py (not a clone of {HARNESS_URL}).\n{INSTALL_HELP}"

@@ -247,3 +247,17 @@ def test_a_local_model_generates_on_the_host_and_is_scored_in_the_sandbox(build)
     generate, score = (line for line in log.splitlines() if line.startswith("$ "))
     assert "--generation_only" in generate and "--allow_code_execution" not in generate
     assert score.startswith("$ (bwrap)") and "--load_generations_path" in score
+
+
+def test_a_harness_python_given_relative_to_the_current_folder_is_found(monkeypatch):
+    """The runbooks pass `--harness_python .venv-harness/bin/python`; the harness is checked from its own folder."""
+    import os
+
+    from eval import bigcode_find
+
+    harness_or_skip()
+    python = bigcode.HARNESS_VENV / "bin" / "python"
+    monkeypatch.chdir(python.parent.parent.parent)
+    relative = os.path.join(python.parent.parent.name, "bin", "python")
+    found = bigcode_find.find_harness(python=relative)
+    assert found.python == str(python.absolute()) and found.packaged

@@ -221,6 +221,21 @@ def test_the_installed_harness_is_used_where_it_exists(tmp_path):
     assert "skipped MultiPL-E" not in done.stdout
 
 
+def test_the_quickstart_leaves_multiple_out_unless_asked(tmp_path):
+    """50 samples per problem on a CPU take hours for MultiPL-E: the quickstart skips it even where the harness is,
+    and says how to run it; MULTIPLE=1 runs it."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("#!/bin/sh\n")
+    (venv / "bin" / "python").chmod(0o755)
+    done = run_runbook("quickstart.sh", isolated(tmp_path, BIGCODE_HARNESS_VENV=str(venv)))
+    assert done.returncode == 0, done.stderr
+    assert not [argv for argv in commands(done.stdout) if kind(argv) == "eval-bigcode"]
+    assert "skipped MultiPL-E: MULTIPLE=0 (the quickstart's default" in done.stdout
+    done = run_runbook("quickstart.sh", isolated(tmp_path, BIGCODE_HARNESS_VENV=str(venv), MULTIPLE="1"))
+    assert [argv for argv in commands(done.stdout) if kind(argv) == "eval-bigcode"]
+
+
 def test_overrides_the_runbook_sets_are_refused(tmp_path):
     done = run_runbook("magicoder-cl-7b.sh", isolated(tmp_path), "--output_dir", "elsewhere")
     assert done.returncode == 2

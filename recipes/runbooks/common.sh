@@ -23,6 +23,8 @@
 #   BIGCODE_HARNESS_VENV       the installed bigcode harness (`make harness`; default .venv-harness): where it exists,
 #                              also run MultiPL-E (recipes/eval/bigcode.yaml, scored in the sandbox; DS-1000 and APPS
 #                              score on the host, so they are left to recipes/eval/bigcode_python.yaml in a container)
+#   MULTIPLE=0                 skip MultiPL-E even where a harness is (the quickstart's default: the paper's 50
+#                              samples per problem take minutes per problem on a CPU)
 #   BIGCODE_HARNESS_DIR        a bigcode-evaluation-harness clone instead of the installed one
 #   BIGCODE_HARNESS_PYTHON     the python of the clone's environment (default: this one)
 #   HUB_ORG                    push the built datasets and the model, with their cards, to this Hub user or org
@@ -47,6 +49,7 @@ NUM_PROCESSES=${NUM_PROCESSES:-}
 EVAL_RECIPE=${EVAL_RECIPE:-recipes/eval/evalplus.yaml}
 EVAL_OUTPUT_DIR=${EVAL_OUTPUT_DIR:-}   # default: the eval recipe's output_dir
 BIGCODE_HARNESS_VENV=${BIGCODE_HARNESS_VENV:-.venv-harness}
+MULTIPLE=${MULTIPLE:-1}
 BIGCODE_HARNESS_DIR=${BIGCODE_HARNESS_DIR:-}
 BIGCODE_HARNESS_PYTHON=${BIGCODE_HARNESS_PYTHON:-}
 HUB_ORG=${HUB_ORG:-}
@@ -177,7 +180,10 @@ step_eval() {
     banner "Evaluation of $FINAL_OUTPUT_DIR: $benchmarks ($EVAL_RECIPE); MultiPL-E with the bigcode harness"
     eval_part "$benchmarks" "$EVAL_RECIPE" "${eval_args[@]}"
     local harness=()
-    if [ -n "$BIGCODE_HARNESS_DIR" ]; then
+    if [ "$MULTIPLE" = "0" ]; then
+        echo "skipped MultiPL-E: MULTIPLE=0 (${MULTIPLE_REASON:-set by the caller}; MULTIPLE=1 runs it)"
+        return
+    elif [ -n "$BIGCODE_HARNESS_DIR" ]; then
         harness=(--harness_dir "$BIGCODE_HARNESS_DIR")
         if [ -n "$BIGCODE_HARNESS_PYTHON" ]; then harness+=(--harness_python "$BIGCODE_HARNESS_PYTHON"); fi
     elif [ -x "$BIGCODE_HARNESS_VENV/bin/python" ]; then

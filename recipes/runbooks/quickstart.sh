@@ -28,6 +28,9 @@ OSS_RECIPE=${OSS_RECIPE:-recipes/oss_instruct/quickstart.yaml}
 VERIFIED_RECIPE=${VERIFIED_RECIPE:-recipes/oss_instruct/quickstart_verified.yaml}
 EVOL_RECIPE=${EVOL_RECIPE:-recipes/quickstart/evol_instruct.yaml}
 EVAL_RECIPE=${EVAL_RECIPE:-recipes/quickstart/eval.yaml}
+# MultiPL-E samples 50 programs per problem (the paper's setting): minutes per problem on a CPU, hours for the set
+MULTIPLE=${MULTIPLE:-0}
+MULTIPLE_REASON="the quickstart's default: 50 samples per problem take minutes per problem on a CPU"
 ACCELERATE_CONFIG=${ACCELERATE_CONFIG:-recipes/accelerate_configs/cpu.yaml}
 PROMPT=${PROMPT:-Write a Python function that returns the n-th Fibonacci number.}
 # shellcheck source=recipes/runbooks/common.sh
