@@ -63,7 +63,7 @@ def find_harness(harness_dir: str | os.PathLike | None = None, *, python: str | 
                 raise HarnessMissing(
                     f"bigcode-evaluation-harness: no harness_dir given and {HARNESS_VENV} is missing.\n{INSTALL_HELP}"
                 )
-    if os.sep in python:  # a path given relative to where the user stands: the check below runs in the harness's folder
+    if os.sep in python:  # relative to where the user stands; the check below runs in the harness folder
         python = os.path.abspath(os.path.expanduser(python))
     if not (path / "main.py").is_file():
         raise HarnessMissing(
