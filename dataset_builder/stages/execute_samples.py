@@ -33,6 +33,7 @@ NGRAM = 3  # diverse: token n-grams of a solution's code
 NUM_PERM = 128
 TOKEN = re.compile(r"\w+|[^\w\s]")
 BINS = ("0", "(0, 0.5)", "[0.5, 1)", "1")  # pass_rate's distribution in the stats and the card
+_COLUMNS = ["raw_index", "lang", "tests", "samples", "samples_finish_reason"]  # what the sample runs read
 
 
 def sample_key(raw_index: int, sample: int) -> str:
@@ -99,9 +100,6 @@ def run(run_dir, executor, rows) -> dict[str, dict]:
                 progress.set_postfix(dict(seen.most_common(4)), refresh=False)
                 progress.update()
         return {row["sample"]: row for row in journal.rows()}
-
-
-_COLUMNS = ["raw_index", "lang", "tests", "samples", "samples_finish_reason"]
 
 
 @dataclass
