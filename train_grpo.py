@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -57,11 +58,14 @@ def main(script_args: ScriptArguments, training_args: GRPOConfig, model_args: tr
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.chat_template = CHAT_TEMPLATE  # the prompt the SFT stages trained on
+    # every training process on the node has its own reward: they share the node's cores
+    local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    workers = script_args.reward_workers or max(1, (os.cpu_count() or 1) // local_processes)
     reward = CodeReward(
         sandbox=script_args.reward_sandbox,
         exec_timeout=script_args.reward_exec_timeout,
         exec_memory_mb=script_args.reward_exec_memory_mb,
-        workers=script_args.reward_workers,
+        workers=workers,
     )
     training_args.model_init_kwargs = (training_args.model_init_kwargs or {}) | {
         "revision": model_args.model_revision,

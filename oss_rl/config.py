@@ -28,7 +28,11 @@ class ScriptArguments(trl.ScriptArguments):
     )
     reward_exec_memory_mb: int = field(default=2048, metadata={"help": "Memory of one completion's run, MiB."})
     reward_workers: int | None = field(
-        default=None, metadata={"help": "Completions run at once by the reward (default: one per CPU core)."}
+        default=None,
+        metadata={
+            "help": "Completions run at once by each process's reward (default: the node's cores shared among its "
+            "training processes)."
+        },
     )
 
     def __post_init__(self):
