@@ -11,10 +11,8 @@ trained on. A user error (a dataset without pairs, a missing model) is one line 
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from pathlib import Path
 
 import trl
 
@@ -34,10 +32,10 @@ def make_parser():
 def main(script_args: DPOScriptArguments, training_args: DPOConfig, model_args: trl.ModelConfig):
     """Train; returns the trainer."""
     import transformers
-    from transformers import AutoTokenizer
 
-    from oss_common.template import CHAT_TEMPLATE
+    from oss_rl.card import write_dpo_card
     from oss_rl.data import load_pairs
+    from oss_rl.train import finish, model_init_kwargs, tokenizer_for
 
     configure_logging()
     transformers.set_seed(training_args.seed)
@@ -48,17 +46,8 @@ def main(script_args: DPOScriptArguments, training_args: DPOConfig, model_args: 
         script_args.dataset_revision,
         script_args.max_rows,
     )
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path, revision=model_args.model_revision)
-    except OSError as err:
-        raise UserError(f"cannot load {model_args.model_name_or_path!r}: {detail(err)}") from err
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    tokenizer.chat_template = CHAT_TEMPLATE
-    training_args.model_init_kwargs = (training_args.model_init_kwargs or {}) | {
-        "revision": model_args.model_revision,
-        "dtype": model_args.dtype or "auto",
-    }
+    tokenizer = tokenizer_for(model_args)
+    training_args.model_init_kwargs = model_init_kwargs(training_args, model_args)
     trainer = trl.DPOTrainer(
         model=model_args.model_name_or_path,
         args=training_args,
@@ -67,23 +56,11 @@ def main(script_args: DPOScriptArguments, training_args: DPOConfig, model_args: 
         peft_config=trl.get_peft_config(model_args),
     )
     result = trainer.train()
-    trainer.log_metrics("train", result.metrics)
-    trainer.save_metrics("train", result.metrics)
-    trainer.save_state()
-    trainer.save_model(training_args.output_dir)
-    if trainer.accelerator.is_main_process:
-        from oss_rl.card import write_dpo_card
 
-        tokenizer.save_pretrained(training_args.output_dir)
-        state = json.loads((Path(training_args.output_dir) / "trainer_state.json").read_text())
-        log = state.get("log_history", [])
-        write_dpo_card(
-            training_args.output_dir, script_args, training_args, model_args, log, result.metrics["train_runtime"]
-        )
-    if training_args.push_to_hub and trainer.accelerator.is_main_process:
-        from oss_sft.checkpoints import push
+    def card(log_history, seconds):
+        return write_dpo_card(training_args.output_dir, script_args, training_args, model_args, log_history, seconds)
 
-        push(training_args)
+    finish(trainer, result, tokenizer, training_args, card)
     return trainer
 
 

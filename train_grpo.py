@@ -11,11 +11,9 @@ missing model, no bubblewrap) is one line and exit status 2.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
-from pathlib import Path
 
 import trl
 
@@ -35,11 +33,11 @@ def make_parser():
 def main(script_args: ScriptArguments, training_args: GRPOConfig, model_args: trl.ModelConfig):
     """Train; returns the code reward (its `history`: every completion's status and reward, in order)."""
     import transformers
-    from transformers import AutoTokenizer
 
-    from oss_common.template import CHAT_TEMPLATE
+    from oss_rl.card import write_model_card
     from oss_rl.data import load_prompts
     from oss_rl.reward import CodeReward
+    from oss_rl.train import finish, model_init_kwargs, tokenizer_for
 
     configure_logging()
     transformers.set_seed(training_args.seed)
@@ -51,13 +49,7 @@ def main(script_args: ScriptArguments, training_args: GRPOConfig, model_args: tr
         script_args.only_passing,
         script_args.max_rows,
     )
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(model_args.model_name_or_path, revision=model_args.model_revision)
-    except OSError as err:
-        raise UserError(f"cannot load {model_args.model_name_or_path!r}: {detail(err)}") from err
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    tokenizer.chat_template = CHAT_TEMPLATE  # the prompt the SFT stages trained on
+    tokenizer = tokenizer_for(model_args)
     # every training process on the node has its own reward: they share the node's cores
     local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
     workers = script_args.reward_workers or max(1, (os.cpu_count() or 1) // local_processes)
@@ -67,10 +59,7 @@ def main(script_args: ScriptArguments, training_args: GRPOConfig, model_args: tr
         exec_memory_mb=script_args.reward_exec_memory_mb,
         workers=workers,
     )
-    training_args.model_init_kwargs = (training_args.model_init_kwargs or {}) | {
-        "revision": model_args.model_revision,
-        "dtype": model_args.dtype or "auto",
-    }
+    training_args.model_init_kwargs = model_init_kwargs(training_args, model_args)
     try:
         trainer = trl.GRPOTrainer(
             model=model_args.model_name_or_path,
@@ -83,27 +72,11 @@ def main(script_args: ScriptArguments, training_args: GRPOConfig, model_args: tr
         result = trainer.train()
     finally:
         reward.close()
-    trainer.log_metrics("train", result.metrics)
-    trainer.save_metrics("train", result.metrics)
-    trainer.save_state()
-    trainer.save_model(training_args.output_dir)
-    if trainer.accelerator.is_main_process:
-        from oss_rl.card import write_model_card
 
-        tokenizer.save_pretrained(training_args.output_dir)
-        state = json.loads((Path(training_args.output_dir) / "trainer_state.json").read_text())
-        write_model_card(
-            training_args.output_dir,
-            script_args,
-            training_args,
-            model_args,
-            state.get("log_history", []),
-            result.metrics["train_runtime"],
-        )
-    if training_args.push_to_hub and trainer.accelerator.is_main_process:
-        from oss_sft.checkpoints import push
+    def card(log_history, seconds):
+        return write_model_card(training_args.output_dir, script_args, training_args, model_args, log_history, seconds)
 
-        push(training_args)
+    finish(trainer, result, tokenizer, training_args, card)
     return reward
 
 

@@ -12,17 +12,25 @@ REWARD_TEXT = (
 )
 
 
-def render(script_args, training_args, model_args, log_history: list[dict], elapsed_s: float) -> str:
-    from huggingface_hub import ModelCard, ModelCardData
+def _front(script_args, training_args, model_args, method: str) -> list[str]:
+    """The card's metadata block and title."""
+    from huggingface_hub import ModelCardData
 
-    name = Path(training_args.hub_model_id or training_args.output_dir).name
-    rewards = [entry["rewards/code_reward/mean"] for entry in log_history if "rewards/code_reward/mean" in entry]
     data = ModelCardData(
         base_model=model_args.model_name_or_path,
         datasets=[script_args.dataset_name] if "/" in script_args.dataset_name else None,
         library_name="transformers",
-        tags=["trl", "grpo", "code", "oss-instruct"],
+        tags=["trl", method, "code", "oss-instruct"],
     )
+    name = Path(training_args.hub_model_id or training_args.output_dir).name
+    return ["---", data.to_yaml(), "---", "", f"# {name}", ""]
+
+
+def render(script_args, training_args, model_args, log_history: list[dict], elapsed_s: float) -> str:
+    """The card of a GRPO run with the code reward."""
+    from huggingface_hub import ModelCard
+
+    rewards = [entry["rewards/code_reward/mean"] for entry in log_history if "rewards/code_reward/mean" in entry]
     moved = (
         f"mean code reward {rewards[0]:.3f} at the first logged step, {rewards[-1]:.3f} at the last "
         f"({len(rewards)} logged steps)"
@@ -30,12 +38,7 @@ def render(script_args, training_args, model_args, log_history: list[dict], elap
         else "no reward was logged"
     )
     lines = [
-        "---",
-        data.to_yaml(),
-        "---",
-        "",
-        f"# {name}",
-        "",
+        *_front(script_args, training_args, model_args, "grpo"),
         (
             f"`{model_args.model_name_or_path}` trained with TRL's `GRPOTrainer` on the prompts of a verified "
             f"OSS-Instruct build, rewarded by running its completions against each row's tests."
@@ -80,16 +83,9 @@ def write_model_card(output_dir, script_args, training_args, model_args, log_his
 
 def render_dpo(script_args, training_args, model_args, log_history: list[dict], elapsed_s: float) -> str:
     """The card of a DPO run on a verified build's preference pairs."""
-    from huggingface_hub import ModelCard, ModelCardData
+    from huggingface_hub import ModelCard
 
-    name = Path(training_args.hub_model_id or training_args.output_dir).name
     margins = [entry["rewards/margins"] for entry in log_history if "rewards/margins" in entry]
-    data = ModelCardData(
-        base_model=model_args.model_name_or_path,
-        datasets=[script_args.dataset_name] if "/" in script_args.dataset_name else None,
-        library_name="transformers",
-        tags=["trl", "dpo", "code", "oss-instruct"],
-    )
     moved = (
         f"reward margin {margins[0]:.3f} at the first logged step, {margins[-1]:.3f} at the last ({len(margins)} "
         "logged steps)"
@@ -97,12 +93,7 @@ def render_dpo(script_args, training_args, model_args, log_history: list[dict], 
         else "no reward margin was logged"
     )
     lines = [
-        "---",
-        data.to_yaml(),
-        "---",
-        "",
-        f"# {name}",
-        "",
+        *_front(script_args, training_args, model_args, "dpo"),
         (
             f"`{model_args.model_name_or_path}` trained with TRL's `DPOTrainer` on (chosen, rejected) pairs of a "
             "verified OSS-Instruct build: for one problem, a solution that passed the teacher-written tests in the "
