@@ -21,6 +21,10 @@ KEEP = {
 }
 
 
+def _n(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _int(n) -> str:
     return f"{n:,}" if isinstance(n, int) else str(n)
 
@@ -59,9 +63,9 @@ def samples_section(samples: dict, prompt: str | None = None, figure: str | None
     if pairs:
         rejected = ", ".join(f"{status} {n:,}" for status, n in pairs["by_rejected_status"].items())
         lines.append(
-            f"- Preference pairs (the `preference` config, `preference_pairs_per_problem`): {pairs['pairs']:,} from "
-            f"{pairs['problems']:,} problems with a passing and a failing solution; the rejected answers' statuses: "
-            f"{rejected}."
+            f"- Preference pairs (the `preference` config, `preference_pairs_per_problem`): "
+            f"{_n(pairs['pairs'], 'pair')} from {_n(pairs['problems'], 'problem')} with a passing and a failing "
+            f"solution; the rejected answers' statuses: {rejected}."
         )
     if prompt:
         lines += ["- The solutions prompt's user message (after the paper's system message), verbatim:", ""]
