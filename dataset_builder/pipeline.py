@@ -103,8 +103,13 @@ def run_stage(stage: str, config: BuilderConfig) -> RunDir:
     if stage not in chain:
         raise ConfigError(
             f"Stage {stage!r} is not part of the {config.pipeline!r} pipeline ({' -> '.join(chain)}); "
-            f"set `pipeline` to one of {sorted(name for name, c in CHAINS.items() if stage in c)}"
-            + (" with solutions_per_problem > 1." if stage == "solutions" else ".")
+            + (
+                "it runs with `solutions_per_problem` > 1 in the pipelines with tests ("
+                + ", ".join(sorted(name for name, c in CHAINS.items() if "tests" in c))
+                + ")."
+                if stage == "solutions"
+                else f"set `pipeline` to one of {sorted(name for name, c in CHAINS.items() if stage in c)}."
+            )
         )
     index = chain.index(stage)
     upstream = run_stage(chain[index - 1], config) if index else None

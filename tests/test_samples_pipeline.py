@@ -218,3 +218,12 @@ def test_the_dry_run_counts_the_extra_solutions_before_and_after_parse(tmp_path,
         printed
     )
     assert not (tmp_path / "out" / "solutions").exists()
+
+
+def test_running_the_solutions_stage_without_samples_names_the_field():
+    from dataset_builder.config import ConfigError
+    from dataset_builder.pipeline import run_stage
+
+    config = parse_config(["--pipeline", "oss_instruct_verified", "--local_teacher", "true"])
+    with pytest.raises(ConfigError, match=r"runs with `solutions_per_problem` > 1 .*oss_instruct_verified, verify"):
+        run_stage("solutions", config)
