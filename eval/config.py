@@ -115,7 +115,17 @@ class EvalConfig:
             "cpu_count() - 1). Does not change scores."
         },
     )
-    precision: str = field(default="bf16", metadata={"help": "bigcode harness: fp32 | fp16 | bf16"})
+    harness_n_samples: int | None = field(
+        default=None,
+        metadata={
+            "help": "Samples per problem of the sampled harness tasks (MultiPL-E, DS-1000; default: the paper's 50, "
+            "whose pass@1 the paper reports). `n_samples` and `temperature` are EvalPlus's and do not reach the "
+            "harness."
+        },
+    )
+    precision: str = field(
+        default="bf16", metadata={"help": "bigcode harness: fp32 | fp16 | bf16 (bf16 is slow on a CPU: use fp32)"}
+    )
     # --- output ----------------------------------------------------------------------------------------------
     output_dir: str = field(default="outputs/eval", metadata={"help": "Runs go to OUTPUT_DIR/<model>/."})
     update_card: bool = field(
@@ -143,6 +153,14 @@ class EvalConfig:
             raise ValueError("batch_size, n_samples and max_new_tokens must be at least 1")
         if self.limit is not None and self.limit < 1:
             raise ValueError("limit must be at least 1 (or left unset for the whole benchmark)")
+        if self.harness_n_samples is not None and self.harness_n_samples < 1:
+            raise ValueError("harness_n_samples must be at least 1 (or left unset for the paper's 50)")
+        bigcode_only = all(key in BIGCODE_BENCHMARKS for key in self.benchmarks)
+        if bigcode_only and (self.n_samples != 1 or self.temperature != 0) and not self.load_generations_path:
+            raise ValueError(
+                "n_samples and temperature are EvalPlus's decoding; the bigcode benchmarks keep the paper's "
+                "(MultiPL-E and DS-1000: 50 samples at 0.2): use --harness_n_samples for their samples per problem"
+            )
         if self.push_to_hub and not self.hub_model_id:
             raise ValueError("push_to_hub needs hub_model_id (the model repo the scores belong to)")
         if self.load_generations_path and (len(self.benchmarks) != 1 or self.benchmarks[0] not in BIGCODE_BENCHMARKS):

@@ -42,9 +42,15 @@ def settings_slug(config: EvalConfig) -> str:
     return slug + (f"-limit{config.limit}" if config.limit else "")
 
 
-def bigcode_options(config: EvalConfig) -> dict:
-    """What the config sets of a bigcode benchmark's settings; the rest are the paper's for its task."""
-    return {"revision": config.model_revision, "precision": config.precision, "limit": config.limit}
+def bigcode_options(config: EvalConfig, key: str) -> dict:
+    """What the config sets of a bigcode benchmark's settings; the rest are the paper's for its task
+    (`harness_n_samples` applies to the sampled tasks only: a greedy one has one sample per problem)."""
+    from eval import bigcode_tasks
+
+    options = {"revision": config.model_revision, "precision": config.precision, "limit": config.limit}
+    if config.harness_n_samples is not None and not bigcode_tasks.task_spec(key).greedy:
+        options["n_samples"] = config.harness_n_samples
+    return options
 
 
 def run_dir_name(config: EvalConfig, key: str) -> str:
@@ -55,7 +61,7 @@ def run_dir_name(config: EvalConfig, key: str) -> str:
         if config.load_generations_path:  # the file's shape, not the paper's settings, decides: named by its digest
             data = Path(config.load_generations_path).expanduser().read_bytes()
             return f"bigcode-scored-{hashlib.sha256(data).hexdigest()[:10]}"
-        return bigcode_tasks.settings_slug(bigcode_tasks.benchmark_settings(key, **bigcode_options(config)))
+        return bigcode_tasks.settings_slug(bigcode_tasks.benchmark_settings(key, **bigcode_options(config, key)))
     return settings_slug(config)
 
 
@@ -201,7 +207,7 @@ def run_bigcode(config: EvalConfig, key: str, run_dir: Path) -> dict:
         offline_data=config.harness_offline_data,
         sandbox=config.harness_sandbox,
         workers=config.harness_workers,
-        **bigcode_options(config),
+        **bigcode_options(config, key),
     )
 
 

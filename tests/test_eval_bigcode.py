@@ -305,13 +305,13 @@ def test_ds1000_and_apps_are_not_scored_on_this_host_unless_asked(tmp_path):
 
 
 def test_a_run_is_named_by_the_task_settings_not_evalplus_ones():
-    """EvalConfig's decoding fields are EvalPlus's: a bigcode benchmark runs with the paper's settings for its task,
-    and those (not the ignored EvalPlus ones) name its folder."""
+    """EvalConfig's decoding fields are EvalPlus's: a bigcode benchmark of a run that also has an EvalPlus one runs with
+    the paper's settings for its task, and those (not the EvalPlus ones) name its folder."""
     from eval import run
     from eval.config import EvalConfig
 
     def name(**evalplus):
-        config = EvalConfig(model_name_or_path="org/model", benchmarks=["multiple-java"], **evalplus)
+        config = EvalConfig(model_name_or_path="org/model", benchmarks=["humaneval", "multiple-java"], **evalplus)
         return run.run_dir_name(config, "multiple-java")
 
     assert name() == "bigcode-bf16-bs50-t0.2-p0.95-n50-max512"
@@ -322,3 +322,19 @@ def test_a_run_is_named_by_the_task_settings_not_evalplus_ones():
 def test_scoring_threads_must_be_a_positive_number(tmp_path):
     with pytest.raises(ValueError, match="harness workers must be at least 1, not 0"):
         bigcode.run_task("multiple-php", "m", harness_dir=None, out_dir=tmp_path, workers=0)
+
+
+def test_harness_n_samples_sets_the_sampled_tasks_samples_and_evalplus_decoding_is_refused_for_them():
+    from eval.config import EvalConfig
+    from eval.run import bigcode_options, run_dir_name
+
+    config = EvalConfig(model_name_or_path="m", benchmarks=["multiple-php", "humaneval"], harness_n_samples=5)
+    assert bigcode_options(config, "multiple-php")["n_samples"] == 5
+    assert run_dir_name(config, "multiple-php").endswith("-t0.2-p0.95-n5-max512")  # its own folder: another setting
+    assert "n_samples" not in bigcode_options(config, "apps")  # greedy: one sample per problem
+    paper = EvalConfig(model_name_or_path="m", benchmarks=["multiple-php"])
+    assert run_dir_name(paper, "multiple-php").endswith("-n50-max512")
+    with pytest.raises(ValueError, match="use --harness_n_samples"):
+        EvalConfig(model_name_or_path="m", benchmarks=["multiple-php"], n_samples=5, temperature=0.2)
+    with pytest.raises(ValueError, match="harness_n_samples must be at least 1"):
+        EvalConfig(model_name_or_path="m", benchmarks=["multiple-php"], harness_n_samples=0)
