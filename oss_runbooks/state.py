@@ -61,8 +61,9 @@ def eval_done(argv: list[str]) -> str:
     def finished(name: str) -> bool:  # a --limit run is finished when it scored its first `limit` tasks
         entry = scored.get(name, {})
         # a bigcode benchmark records the settings it ran with (precision, ...), not the top-level EvalPlus ones
-        if name in BIGCODE_BENCHMARKS and entry.get("settings") != benchmark_settings(name, **bigcode_options(config, name)):
-            return False
+        if name in BIGCODE_BENCHMARKS:
+            if entry.get("settings") != benchmark_settings(name, **bigcode_options(config, name)):
+                return False
         if entry.get("complete"):
             return True
         total = entry.get("dataset", {}).get("n_tasks")

@@ -305,8 +305,8 @@ def test_ds1000_and_apps_are_not_scored_on_this_host_unless_asked(tmp_path):
 
 
 def test_a_run_is_named_by_the_task_settings_not_evalplus_ones():
-    """EvalConfig's decoding fields are EvalPlus's: a bigcode benchmark of a run that also has an EvalPlus one runs with
-    the paper's settings for its task, and those (not the EvalPlus ones) name its folder."""
+    """EvalConfig's decoding fields are EvalPlus's: a bigcode benchmark of a run that also has an EvalPlus one runs
+    with the paper's settings for its task, and those (not the EvalPlus ones) name its folder."""
     from eval import run
     from eval.config import EvalConfig
 
