@@ -255,28 +255,16 @@ def _upstream_of(config: BuilderConfig, stage: str):
     return upstream, run_dir_for(stage, config, upstream)[0]
 
 
-def _rows_of(upstream) -> list[dict]:
-    """raw_index, lang, problem and solution of a complete run folder's rows (verify's instruction/response too)."""
-    from dataset_builder.stages.decontaminate import text_columns
-
-    dataset = upstream.load()
-    problem, solution = text_columns(dataset.column_names)
-    return [
-        {"raw_index": row["raw_index"], "lang": row["lang"], "problem": row[problem], "solution": row[solution]}
-        for row in dataset.select_columns(["raw_index", "lang", problem, solution]).to_list()
-    ]
-
-
 def _solutions_estimate(config: BuilderConfig, seeds) -> None:
     """The solutions stage's estimate: from the parsed rows when parse is complete, else from the seeds."""
     from dataset_builder.stages import solutions
-    from dataset_builder.stages.tests import ASSUMED_PARSE_RATE
+    from dataset_builder.stages.tests import ASSUMED_PARSE_RATE, question_rows
 
     upstream, own = _upstream_of(config, "solutions")
     journal = own.path / solutions.JOURNAL
     answered = list(generate.read_answers(journal)) if journal.exists() else []
     if upstream.is_complete():
-        solutions.print_estimate(config, _rows_of(upstream), answered)
+        solutions.print_estimate(config, question_rows(upstream.load()), answered)
         return
     if seeds is None:
         print("Dry run of the solutions stage: the rows are known once the source stage has run. Nothing was sent.")
@@ -314,7 +302,7 @@ def _tests_estimate(config: BuilderConfig, seeds) -> None:
     journal = tests_dir.path / tests.JOURNAL
     answered = list(generate.read_answers(journal)) if journal.exists() else []
     if upstream is not None and upstream.is_complete():
-        tests.print_estimate(config, _rows_of(upstream), answered)
+        tests.print_estimate(config, tests.question_rows(upstream.load()), answered)
     elif seeds is not None:
         tests.print_assumed_estimate(config, seeds["lang"])
     else:

@@ -72,7 +72,7 @@ def run(run_dir, executor, rows) -> dict[str, dict]:
 
     journal = Journal(run_dir.path / JOURNAL, key="sample")
     with journal:
-        total = sum(len(samples) for samples in rows["samples"])
+        total = sum(map(len, rows["samples_finish_reason"]))  # one per sample, without loading the answers
         logger.info(
             "execute: %d more samples of %d rows: %d run before, %d to run",
             total,

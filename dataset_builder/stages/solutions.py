@@ -24,7 +24,7 @@ from dataset_builder.config import BuilderConfig
 from dataset_builder.runs import DropCounter, RunDir
 from dataset_builder.stages import generate
 from dataset_builder.stages.base import Stage
-from dataset_builder.stages.tests import skip_reason
+from dataset_builder.stages.tests import question_rows, skip_reason
 from dataset_builder.teacher.base import Request, estimate_tokens
 
 logger = logging.getLogger(__name__)
@@ -119,14 +119,8 @@ def assumed_estimate(config: BuilderConfig, rows_per_language: dict, rate: float
 def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     from datasets import Dataset, Features, Sequence, Value, concatenate_datasets
 
-    from dataset_builder.stages.decontaminate import text_columns
-
     source = upstream.load()
-    problem, solution = text_columns(source.column_names)  # problem/solution, or instruction/response (verify)
-    rows = [
-        {"raw_index": row["raw_index"], "lang": row["lang"], "problem": row[problem], "solution": row[solution]}
-        for row in source.select_columns(["raw_index", "lang", problem, solution]).to_list()
-    ]
+    rows = question_rows(source)
     answered, accounting = generate.ask(config, run_dir, job(config, rows), title="the solutions stage, ")
     answers = {row["raw_index"]: row for row in answered}
     samples, finish = [], []

@@ -180,15 +180,21 @@ def print_assumed_estimate(config: BuilderConfig, languages: Iterable[str]) -> d
     return est
 
 
+def question_rows(dataset) -> list[dict]:
+    """raw_index, lang, problem and solution of each row, as the stages that ask the teacher about rows read them
+    (`problem`/`solution`, or a verify source's `instruction`/`response`)."""
+    problem, solution = text_columns(dataset.column_names)
+    return [
+        {"raw_index": row["raw_index"], "lang": row["lang"], "problem": row[problem], "solution": row[solution]}
+        for row in dataset.select_columns(["raw_index", "lang", problem, solution]).to_list()
+    ]
+
+
 def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     from datasets import Dataset, Features, Value, concatenate_datasets
 
     source = upstream.load()
-    problem, solution = text_columns(source.column_names)  # problem/solution, or instruction/response (verify)
-    rows = [
-        {"raw_index": row["raw_index"], "lang": row["lang"], "problem": row[problem], "solution": row[solution]}
-        for row in source.select_columns(["raw_index", "lang", problem, solution]).to_list()
-    ]
+    rows = question_rows(source)
     answered, accounting = generate.ask(config, run_dir, job(config, rows), title="the tests stage, ")
     answers = {row["raw_index"]: row for row in answered}
     missing = [row["raw_index"] for row in rows if skip_reason(row) is None and row["raw_index"] not in answers]
