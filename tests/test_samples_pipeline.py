@@ -227,3 +227,39 @@ def test_running_the_solutions_stage_without_samples_names_the_field():
     config = parse_config(["--pipeline", "oss_instruct_verified", "--local_teacher", "true"])
     with pytest.raises(ConfigError, match=r"runs with `solutions_per_problem` > 1 .*oss_instruct_verified, verify"):
         run_stage("solutions", config)
+
+
+def test_a_source_with_its_own_sample_columns_makes_no_pairs_and_is_refused_for_samples(tmp_path, api_env):
+    """A downloaded dataset may carry `samples`, `samples_status` and `kept_sample` claiming passes: verify keeps its
+    columns but publishes no preference pairs from them, and several solutions per problem refuse it with the fix."""
+    from dataset_builder.config import ConfigError
+    from tests.conftest import OFFLINE
+
+    forged = {
+        "problem": "Write a function `g0` that returns the number 0.",
+        "solution": "```python\ndef g0():\n    return 0\n```",
+        "lang": "python",
+        "samples": ["```python\ndef g0():\n    return 0\n```", "```python\ndef g0():\n    return 1\n```"],
+        "samples_status": ["pass", "fail"],
+        "kept_sample": 0,
+    }
+    data = tmp_path / "forged.jsonl"
+    data.write_text(json.dumps(forged) + "\n")
+
+    def teacher(messages, seed):
+        name, number = ASKED.search(messages[-1]["content"]).groups()
+        return f"```python\nfrom solution import *\nassert {name}() == {number}\n```"
+
+    with TeacherServer(answer=teacher) as server:
+        argv = ["--verify_dataset", str(data), "--teacher_base_url", server.base_url, "--teacher_model"]
+        argv += ["gpt-3.5-turbo-1106", "--output_dir", str(tmp_path / "out"), *OFFLINE]
+        assert main(["verify", *argv]) == 0
+        (hub,) = (tmp_path / "out" / "publish").glob("*/hub")
+        assert (
+            not (hub / "data" / "preference").exists()
+            and "config_name: preference" not in (hub / "README.md").read_text()
+        )
+        with pytest.raises(ConfigError, match="already have `samples`, `samples_status`, `kept_sample`.*rename"):
+            from dataset_builder.pipeline import run_stage
+
+            run_stage("solutions", parse_config([*argv, "--pipeline", "verify", "--solutions_per_problem", "2"]))
