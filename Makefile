@@ -78,6 +78,7 @@ bench: $(STAMP) $(HARNESS_STAMP) toolchains
 	$(BIN)/python -m bench.multiple_scoring
 	$(BIN)/python -m bench.generation_throughput
 	$(BIN)/python -m bench.execution
+	$(BIN)/python -m bench.cgroup_overhead
 	$(BIN)/python -m bench.code_reward
 	$(BIN)/python -m bench.mutation_strength
 	$(BIN)/python -m bench.toy_teacher_memory

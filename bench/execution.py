@@ -8,14 +8,17 @@ process. Every row must pass. Printed: rows/s isolated and not, their ratio, and
 (`getrusage(RUSAGE_CHILDREN).ru_maxrss`) measured without isolation (bwrap's own ~2 MiB would not change it; a
 vforked child reports at least the RSS of the process that started it, so the floor, ~22 MiB, is the benchmark's
 own). Then the issue's goal: >= 50 Python rows/s on 2
-cores with isolation on, isolation costing <= 1.5x. Languages without a toolchain are listed as missing.
+cores with isolation on, isolation costing <= 1.5x: Python's rates are the medians of `--repeats` runs per sandbox,
+the two interleaved (a shared machine's speed drifts by tens of percent within a minute). Languages without a
+toolchain are listed as missing.
 
 The mutation run (`--mutants K`, default 5; 0 skips it): the same rows under bubblewrap, each row then run again
 against K mutants of its solution (`execution.mutation`, as the execute stage's `mutants_per_row` does). Printed per
 language: rows/s counting the mutants' runs, the mutants' own runs/s, valid mutants and the share the samples'
 tests kill.
 
-    python -m bench.execution [--rows 200] [--other-rows 8] [--languages python cpp ...] [--workers 2] [--mutants 5]
+    python -m bench.execution [--rows 200] [--other-rows 8] [--languages python cpp ...] [--workers 2] [--repeats 3]
+        [--mutants 5]
 """
 
 from __future__ import annotations
@@ -238,6 +241,20 @@ def run_in_child(language: str, sandbox_name: str, rows: int, workers: int) -> d
         return pool.apply(measure, (language, sandbox_name, rows, workers))
 
 
+def measure_pair(language: str, rows: int, workers: int, repeats: int) -> tuple[dict, dict]:
+    """(bwrap, none): each sandbox `repeats` times, alternating which goes first, so that a machine whose speed drifts
+    (a shared host) slows both alike; each result is the run with the median rows/s of its sandbox."""
+    runs: dict[str, list[dict]] = {"bwrap": [], "none": []}
+    for repeat in range(repeats):
+        for name in ("bwrap", "none") if repeat % 2 == 0 else ("none", "bwrap"):
+            runs[name].append(run_in_child(language, name, rows, workers))
+    median = {name: sorted(got, key=lambda r: r["rows_per_s"])[(len(got) - 1) // 2] for name, got in runs.items()}
+    if repeats > 1:
+        for name, got in runs.items():
+            median[name]["spread"] = [round(r["rows_per_s"], 1) for r in got]
+    return median["bwrap"], median["none"]
+
+
 def measure_mutants(language: str, rows: int, workers: int, k: int) -> dict:
     """In a child process: the rows under bubblewrap, then K mutants of each passing row with its tests; rows/s of
     the whole, mutant runs/s, and valid / killed mutants (a mutant that does not compile is not valid)."""
@@ -294,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--other-rows", type=int, default=8, help="rows of each other language (each compiles)")
     parser.add_argument("--languages", nargs="+", default=list(LANGUAGES), choices=LANGUAGES)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="Python runs per sandbox, interleaved; its rates are the medians")  # fmt: skip
     parser.add_argument("--mutants", type=int, default=5, help="mutants per row in the mutation run (0: skip it)")
     args = parser.parse_args(argv)
     from dataset_builder.execution import toolchains
@@ -308,8 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{language:<11} missing: {toolchains.install_hint(language)}")
             continue
         rows = args.rows if language == "python" else args.other_rows
-        isolated = run_in_child(language, "bwrap", rows, args.workers)
-        plain = run_in_child(language, "none", rows, args.workers)
+        isolated, plain = measure_pair(language, rows, args.workers, args.repeats if language == "python" else 1)
         measured[language] = (isolated, plain)
         ratio = plain["rows_per_s"] / isolated["rows_per_s"]
         print(
@@ -324,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     if "python" in measured:
         isolated, plain = measured["python"]
         ratio = plain["rows_per_s"] / isolated["rows_per_s"]
+        if "spread" in isolated:
+            print(f"each run (python rows/s): bwrap {isolated['spread']}, none {plain['spread']}")
         print(
             f"goal: python {isolated['rows_per_s']:.1f} rows/s isolated (goal >= {GOAL_ROWS_PER_S:.0f}), isolation "
             f"costs {ratio:.2f}x (goal <= {GOAL_RATIO}x)"

@@ -5,6 +5,7 @@ bench/execution.py, on a few Python rows, and bench/mutation_strength.py on thre
 toy teacher's memory benchmark, bench/toy_teacher_memory.py, its `--help` (it serves SmolLM2 for minutes)."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -77,11 +78,14 @@ def test_execution_bench_smoke(capsys):
     pytest.importorskip("dataset_builder.execution.executor")
     from bench import execution
 
-    assert execution.main(["--rows", "6", "--languages", "python", "--workers", "2", "--mutants", "2"]) == 0
+    argv = ["--rows", "6", "--languages", "python", "--workers", "2", "--repeats", "2", "--mutants", "2"]
+    assert execution.main(argv) == 0
     throughput, mutation = capsys.readouterr().out.split("mutation run: 2 mutants per row")
     lines = {line.split()[0]: line for line in throughput.splitlines() if line.strip()}
     python = lines["python"].split()
     assert python[1] == "6" and float(python[2]) > 0 and float(python[3]) > 0 and python[4].endswith("x")
+    runs = re.fullmatch(r"each run \(python rows/s\): bwrap \[(.*)\], none \[(.*)\]", lines["each"])
+    assert runs and all(len(group.split(", ")) == 2 for group in runs.groups())  # the two repeats of each
     assert "isolation costs" in lines["goal:"]
     (mutants,) = [line.split() for line in mutation.splitlines() if line.startswith("python")]
     assert mutants[1] == "6" and float(mutants[2]) > 0 and mutants[4:] == ["12", "12", "100%"]  # the tests kill all

@@ -275,3 +275,37 @@ def _state(pid: int) -> bytes:
         return Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0]
     except (FileNotFoundError, ProcessLookupError):
         return b"Z"
+
+
+@needs_cgroups
+def test_what_a_thread_of_the_run_forks_is_counted_in_the_slot(sandbox, workdir):
+    """The shell entering the slot moves itself (one thread: cgroup v1's `tasks`, which skips the kernel's global
+    threadgroup lock) before it execs the rest: a process forked from a thread of the command is in the slot's
+    cgroup: its memory and its CPU time are the slot's."""
+    code = """
+        import os, threading, time
+        def child():
+            block = bytearray(96 << 20)
+            for i in range(0, len(block), 4096):
+                block[i] = 1
+            end = time.process_time() + 0.4
+            while time.process_time() < end:
+                pass
+        def fork_from_thread():
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    child()
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+        thread = threading.Thread(target=fork_from_thread)
+        thread.start()
+        thread.join()
+    """
+    done = sandbox.run(python(code), workdir, ROW, slot=SLOT)
+    assert done.returncode == 0, done
+    assert done.usage.cpu_seconds >= 0.4, done.usage
+    if done.usage.memory_peak is not None:  # v1 (v2's peak is not per run)
+        assert done.usage.memory_peak >= 96 << 20, done.usage
+    assert_contained_then_usable(sandbox, workdir)

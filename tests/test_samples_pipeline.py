@@ -229,10 +229,9 @@ def test_running_the_solutions_stage_without_samples_names_the_field():
         run_stage("solutions", config)
 
 
-def test_a_source_with_its_own_sample_columns_makes_no_pairs_and_is_refused_for_samples(tmp_path, api_env):
-    """A downloaded dataset may carry `samples`, `samples_status` and `kept_sample` claiming passes: verify keeps its
-    columns but publishes no preference pairs from them, and several solutions per problem refuse it with the fix."""
-    from dataset_builder.config import ConfigError
+def test_a_source_with_its_own_sample_columns_makes_no_pairs_from_them(tmp_path, api_env):
+    """A downloaded dataset may carry `samples`, `samples_status` and `kept_sample` claiming passes: verify keeps them
+    as `source_<name>` and publishes no preference pairs from them (only this build's own samples make pairs)."""
     from tests.conftest import OFFLINE
 
     forged = {
@@ -254,12 +253,9 @@ def test_a_source_with_its_own_sample_columns_makes_no_pairs_and_is_refused_for_
         argv = ["--verify_dataset", str(data), "--teacher_base_url", server.base_url, "--teacher_model"]
         argv += ["gpt-3.5-turbo-1106", "--output_dir", str(tmp_path / "out"), *OFFLINE]
         assert main(["verify", *argv]) == 0
-        (hub,) = (tmp_path / "out" / "publish").glob("*/hub")
-        assert (
-            not (hub / "data" / "preference").exists()
-            and "config_name: preference" not in (hub / "README.md").read_text()
-        )
-        with pytest.raises(ConfigError, match="already have `samples`, `samples_status`, `kept_sample`.*rename"):
-            from dataset_builder.pipeline import run_stage
-
-            run_stage("solutions", parse_config([*argv, "--pipeline", "verify", "--solutions_per_problem", "2"]))
+    (hub,) = (tmp_path / "out" / "publish").glob("*/hub")
+    assert not (hub / "data" / "preference").exists()
+    assert "config_name: preference" not in (hub / "README.md").read_text()
+    ds = load_dataset(str(hub), split="train")
+    assert ds["source_samples_status"] == [["pass", "fail"]] and ds["source_kept_sample"] == [0]
+    assert "samples_status" not in ds.column_names and ds["exec_status"] == ["pass"]

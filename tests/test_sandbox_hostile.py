@@ -3,6 +3,7 @@ rows, host sockets, nested namespaces, the keyring and other refused syscalls, a
 area. Each test also passes as a normal user (the README's test notes)."""
 
 import errno
+import hashlib
 import os
 import pwd
 import shutil
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from dataset_builder.execution import seccomp, toolchains
+from dataset_builder.execution.bwrap import ETC
 from dataset_builder.execution.executor import Executor, Job
 from dataset_builder.execution.processes import UidLease
 from dataset_builder.execution.sandbox import BASE_UID, INSTALL_HINT, Bwrap, Limits, SandboxError
@@ -93,6 +95,30 @@ def test_the_root_is_read_only(sandbox, rows):
     done = sandbox.run(["sh", "-c", "echo x > /probe || echo refused; mkdir /etc/x || echo refused"], rows / "1",
                        LIMITS)  # fmt: skip
     assert done.output.count(b"refused") == 2 and b"Read-only file system" in done.output
+
+
+def test_etc_holds_the_toolchains_entries_only_as_the_host_has_them(rows):
+    """The view's /etc is a copy of the ETC entries made once per sandbox (one bind instead of one per entry): the
+    same names, the same bytes, links to the same targets; the copy goes with `close()`."""
+    sandbox = Bwrap()
+    expected = sorted({p.name for pattern in ETC for p in Path("/etc").glob(pattern)})
+    link = next(p for p in sorted(Path("/etc/alternatives").iterdir()) if p.is_symlink())
+    code = f"""
+    import hashlib, os
+    print(sorted(os.listdir("/etc")))
+    print(hashlib.sha256(open("/etc/ld.so.cache", "rb").read()).hexdigest())
+    print(os.readlink({str(link)!r}))
+    """
+    done = sandbox.run(python(code), rows / "1", LIMITS)
+    out = done.output.decode().splitlines()
+    assert done.returncode == 0, out
+    assert eval(out[0]) == expected
+    assert out[1] == hashlib.sha256(Path("/etc/ld.so.cache").read_bytes()).hexdigest()
+    assert out[2] == os.readlink(link)
+    copy = sandbox._etc()
+    assert copy.is_dir()
+    sandbox.close()
+    assert not copy.exists()
 
 
 @pytest.mark.skipif(toolchains.find("cpp") is None, reason="g++ is missing")

@@ -149,6 +149,40 @@ def test_verify_an_existing_dataset_keeps_its_columns(tmp_path, api_env):
     assert "## Verification" in card and str(data.name) in card
 
 
+def test_a_verified_dataset_verified_again_keeps_its_own_verdicts_as_source_columns(tmp_path, api_env):
+    """Verifying a verified build (its `tests`, `exec_*` columns): the source's columns that the verify stages add
+    are kept as `source_<name>`, the teacher is asked as for any dataset, and the new verdicts sit beside the old."""
+    rows = [
+        {"lang": "python", "problem": f"Write a function `g{i}` that returns the number {i}.",
+         "solution": f"```python\ndef g{i}():\n    return {i + (i == 1)}\n```", "tests": "old tests",
+         "exec_status": "pass", "exec_detail": "", "tests_mutation_score": 1.0}
+        for i in range(2)
+    ]  # fmt: skip
+    data = tmp_path / "verified.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    def teacher(messages, seed):
+        name, number = ASKED.search(messages[-1]["content"]).groups()
+        return f"```python\nfrom solution import *\nassert {name}() == {number}\n```"
+
+    with TeacherServer(answer=teacher) as server:
+        argv = ["--verify_dataset", str(data), "--teacher_base_url", server.base_url, "--teacher_model",
+                "gpt-3.5-turbo-1106", "--output_dir", str(tmp_path / "out"), "--verify_keep", "all",
+                *OFFLINE]  # fmt: skip
+        assert main(["verify", *argv]) == 0
+        assert sum(server.answered.values()) == 2
+    (hub,) = (tmp_path / "out" / "publish").glob("*/hub")
+    ds = sorted(load_dataset(str(hub), split="train"), key=lambda row: row["problem"])
+    assert [r["source_exec_status"] for r in ds] == ["pass", "pass"]
+    assert [r["exec_status"] for r in ds] == ["pass", "fail"]
+    assert [r["source_tests"] for r in ds] == ["old tests"] * 2 and ds[0]["tests"].startswith("from solution import *")
+    assert [r["source_tests_mutation_score"] for r in ds] == [1.0, 1.0]
+    (source_run,) = (tmp_path / "out" / "source").glob("*/")
+    renamed = json.loads((source_run / "stats.json").read_text())["source"]["renamed"]
+    names = ("tests", "exec_status", "exec_detail", "tests_mutation_score")
+    assert renamed == {name: f"source_{name}" for name in names}
+
+
 def test_kill_9_during_execute_then_rerun_runs_no_stored_row_again(tmp_path, api_env):
     """The build is killed once some results are journaled; the rerun runs only the others, and the published rows
     are those of an uninterrupted run."""

@@ -72,3 +72,15 @@ def test_missing_dataset_names_the_field():
         from dataset_builder.stages.source import load
 
         load(BuilderConfig(pipeline="verify"))
+
+
+def test_a_column_a_later_stage_adds_is_kept_under_source_and_a_clash_names_the_fix(tmp_path):
+    row = {"lang": "python", "problem": "p", "solution": "```python\n1\n```", "exec_status": "pass", "tests": "t"}
+    run = run_stage("source", config(tmp_path, write_jsonl(tmp_path / "v.jsonl", [row])))
+    kept = run.load()
+    assert kept["source_exec_status"] == ["pass"] and kept["source_tests"] == ["t"]
+    assert "exec_status" not in kept.column_names and "tests" not in kept.column_names
+    assert run.stats()["source"]["renamed"] == {"tests": "source_tests", "exec_status": "source_exec_status"}
+    clash = write_jsonl(tmp_path / "c.jsonl", [{**row, "source_exec_status": "fail"}])
+    with pytest.raises(ConfigError, match=r"both exec_status and source_exec_status.*Drop or rename"):
+        run_stage("source", config(tmp_path / "c", clash))

@@ -1,7 +1,8 @@
 """bubblewrap: the isolated sandbox (`sandbox: bwrap`).
 
 What the command sees is built, not inherited: /usr read-only with the merged-usr links (/bin, /lib, ... as the host
-has them), the few /etc entries the toolchains read (ETC), the toolchains' own folders outside /usr (the TypeScript
+has them), the few /etc entries the toolchains read (ETC: a copy made once per sandbox, bound as /etc in one piece,
+as each bind costs every run a mount), the toolchains' own folders outside /usr (the TypeScript
 tools folder, a JDK or Rust toolchain found elsewhere: `toolchain_paths`), a fresh /dev with a size-capped /dev/shm,
 its own /proc, and a size-capped /tmp. Nothing of /home, /root, /srv, /var, /run, /mnt, /opt or /media, no other
 row's folder and no output folder, so neither the code nor a compiler's error message can show a host secret, and no
@@ -29,8 +30,10 @@ import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from dataset_builder.execution import seccomp, workarea
@@ -94,6 +97,8 @@ class Bwrap(Sandbox):
         self._extra = extra_ro_paths
         self._view: list[str] | None = None
         self._view_tmp: list[str] = []  # the read-only paths under /tmp (`view`)
+        self._etc_copy: Path | None = None  # the view's /etc (`_etc`)
+        self._etc_finalizer: weakref.finalize | None = None
 
     def binary(self) -> str:
         if self._binary is None:
@@ -119,6 +124,8 @@ class Bwrap(Sandbox):
 
     def view(self) -> list[str]:
         """bwrap's arguments for the read-only part of the filesystem (computed once per sandbox)."""
+        if self._etc_copy is not None and not self._etc_copy.is_dir():  # removed under us (a /tmp cleaner)
+            self._etc_copy = self._view = None
         if self._view is None:
             view = ["--ro-bind", "/usr", "/usr"]
             for name in MERGED:
@@ -127,16 +134,40 @@ class Bwrap(Sandbox):
                     view += ["--symlink", os.readlink(path), str(path)]
                 elif path.is_dir():
                     view += ["--ro-bind", str(path), str(path)]
-            etc = sorted({p for pattern in ETC for p in Path("/etc").glob(pattern)})
+            view += ["--ro-bind", str(self._etc()), "/etc"]
             extra = toolchain_paths() if self._extra is None else tuple(Path(p) for p in self._extra)
+            extra = tuple(p for p in extra if not _in_usr(Path(p)))  # /usr is in the view already
             under_tmp = []  # bound once the private /tmp is there, or it would hide them (a checkout in /tmp)
-            for path in (*etc, *extra):
+            for path in extra:
                 if Path(path).is_relative_to("/tmp"):
                     under_tmp += ["--ro-bind", str(path), str(path)]
                 else:
                     view += ["--ro-bind", str(path), str(path)]
             self._view, self._view_tmp = view, under_tmp
         return self._view
+
+    def _etc(self) -> Path:
+        """A folder holding a copy of the ETC entries, made once per sandbox and bound as the view's /etc: one bind
+        instead of one per entry (each bind is a mount in every run, for which bwrap rereads the mount table).
+        Links are copied as links; what this process cannot read is left out, as the sandbox's uid could not read
+        it through a bind either."""
+        if self._etc_copy is None:
+            folder = Path(tempfile.mkdtemp(prefix="oss-sandbox-etc-"))
+            self._etc_finalizer = weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+            etc = folder / "etc"
+            etc.mkdir()
+            for path in sorted({p for pattern in ETC for p in Path("/etc").glob(pattern)}):
+                _copy_entry(path, etc / path.name)
+            for made in (folder, *(Path(d) for d, _, _ in os.walk(etc))):
+                os.chmod(made, 0o755)  # as root the sandbox's uid reads it (mkdtemp makes 0700)
+            self._etc_copy = etc
+        return self._etc_copy
+
+    def close(self) -> None:
+        super().close()
+        if self._etc_finalizer is not None:
+            self._etc_finalizer()
+            self._etc_copy = self._etc_finalizer = self._view = None
 
     def _command(self, argv, workdir, limits, env, writable_host):
         command = [
@@ -250,6 +281,27 @@ class Bwrap(Sandbox):
             self._reachable.add(parent)
         if writable_host:  # a run step only reads the row's files (bound read-only), so they may stay ours
             workarea.give(workdir, uid)
+
+
+def _in_usr(path: Path) -> bool:
+    """Whether the view's /usr shows `path` already: it is in /usr, and so is what it resolves to."""
+    return path.is_relative_to("/usr") and path.resolve().is_relative_to("/usr")
+
+
+def _copy_entry(source: Path, target: Path) -> None:
+    """Copy a file, a link (as a link) or a folder's tree; an entry this process cannot read is left out."""
+    try:
+        if source.is_symlink():
+            os.symlink(os.readlink(source), target)
+        elif source.is_dir():
+            target.mkdir()
+            for child in sorted(source.iterdir()):
+                _copy_entry(child, target / child.name)
+        elif source.is_file():
+            shutil.copyfile(source, target)
+            os.chmod(target, 0o644 if source.stat().st_mode & stat.S_IROTH else 0o600)
+    except PermissionError:
+        return  # unreadable here: the sandbox's uid could not have read it through a bind either
 
 
 def _work_area(workdir: Path) -> list[str]:

@@ -10,9 +10,10 @@ available in this process's own cgroup, as root or delegated to the user by syst
 `cpuacct` hierarchies, writable as root), else rlimits only, with a warning that says why and how to get cgroups.
 
 Layout: `<own cgroup>/oss-instruct-<pid namespace>-<pid>-<start time>-<n>/slot-<n>` in each hierarchy. The folder
-names the executor's process: a later start removes the folders of dead executors (killing what is left in them), never
-those of live ones or of another pid namespace. A run enters its slot's cgroup through `enter_argv`, a shell that
-writes itself into the slot's `cgroup.procs` and execs the rest: all the row starts is in the cgroup from the first.
+names the executor's process: a later start removes the folders of dead executors (killing what is left in them),
+never those of live ones or of another pid namespace. A run enters its slot's cgroup through `enter_argv`, a shell
+that writes itself into the slot (v1: its `tasks`, v2: its `cgroup.procs`) and execs the rest: all the row starts is
+in the cgroup from the first.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ class Unavailable(Exception):
 class Cgroups(RowLimits):
     """What cgroup v1 and v2 share: one folder per slot in each hierarchy (v2 has one hierarchy)."""
 
+    ENTRY = "cgroup.procs"  # the file `enter_argv`'s shell writes itself into
+
     def __init__(self, bases: dict[str, Path]) -> None:
         self.bases = bases  # controller (v2: "unified") -> the folder this executor's cgroups go under
         pid, namespace = os.getpid(), os.stat("/proc/self/ns/pid").st_ino
@@ -132,7 +135,8 @@ class Cgroups(RowLimits):
         return self._slots[slot]
 
     def enter_argv(self, slot):
-        writes = " && ".join(f"echo 0 > {shlex.quote(str(f / 'cgroup.procs'))}" for f in self.folders(slot).values())
+        entry = self.ENTRY
+        writes = " && ".join(f"echo 0 > {shlex.quote(str(f / entry))}" for f in self.folders(slot).values())
         return ["/bin/sh", "-c", f'{writes} && exec "$@"', "sh"]
 
     def prepare(self, slot, limits):
@@ -183,6 +187,11 @@ class CgroupV1(Cgroups):
     """cgroup v1: the memory, pids and cpuacct hierarchies, each its own tree."""
 
     CONTROLLERS = ("memory", "pids", "cpuacct")
+    # The shell that enters the slot is one thread, so moving that thread (`tasks`) moves the whole process. Writing
+    # `cgroup.procs` would take the kernel's global threadgroup lock for writing, which waits for an RCU grace period
+    # whenever no other cgroup write came shortly before: ~8 ms of idle core per run here, against ~0.1 ms for `tasks`
+    # (bench/cgroup_overhead.py).
+    ENTRY = "tasks"
 
     def __init__(self, bases):
         super().__init__(bases)

@@ -20,7 +20,7 @@ import logging
 from collections.abc import Iterable, Iterator
 
 from dataset_builder import prompts
-from dataset_builder.config import BuilderConfig, ConfigError
+from dataset_builder.config import BuilderConfig
 from dataset_builder.runs import DropCounter, RunDir
 from dataset_builder.stages import generate
 from dataset_builder.stages.base import Stage
@@ -33,7 +33,7 @@ JOURNAL = "solutions.jsonl"
 CUSTOM_ID_PREFIX = "solutions-row-"
 SAMPLE_STRIDE = 1000  # a sample's journal key: raw_index * SAMPLE_STRIDE + sample (config_checks.SAMPLES_MAX < it)
 COLUMNS = ("samples", "samples_finish_reason")
-# the columns the solutions and execute stages add: a source dataset (verify) must not bring its own
+# the columns the solutions and execute stages add (a verify source's own are renamed: stages.source)
 ADDED = (*COLUMNS, "samples_status", "pass_rate", "kept_sample")
 
 
@@ -121,14 +121,7 @@ def assumed_estimate(config: BuilderConfig, rows_per_language: dict, rate: float
 def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     from datasets import Dataset, Features, Sequence, Value, concatenate_datasets
 
-    source = upstream.load()
-    taken = [name for name in ADDED if name in source.column_names]
-    if taken:
-        raise ConfigError(
-            f"The rows already have {', '.join(f'`{name}`' for name in taken)}: several solutions per problem add "
-            "these columns. Rename or drop them in verify_dataset (e.g. `ds.rename_column`), or verify with "
-            "solutions_per_problem: 1."
-        )
+    source = upstream.load()  # a verify source's own sample columns are source_<name> by now (stages.source)
     rows = question_rows(source)
     answered, accounting = generate.ask(config, run_dir, job(config, rows), title="the solutions stage, ")
     answers = {row["raw_index"]: row for row in answered}

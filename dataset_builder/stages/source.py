@@ -4,8 +4,9 @@
 a local .jsonl/.json/.parquet file or `save_to_disk` folder, with either `problem`/`solution`/`lang` (OSS-Instruct)
 or `instruction`/`response` (Evol-Instruct; the language is taken from the response's first code fence). Every
 original column is kept; `lang` is added when missing and `raw_index` (the row's position in the split, the key the
-later stages journal by) when the dataset has none that is unique. Rows without text are dropped with a reason;
-nothing else is filtered here.
+later stages journal by) when the dataset has none that is unique. A column that a later stage of the pipeline adds
+(`tests`, `exec_status`, ... : a verified build verified again) is kept as `source_<name>` (`added_columns`), so the
+new verdicts sit beside the old ones. Rows without text are dropped with a reason; nothing else is filtered here.
 """
 
 from __future__ import annotations
@@ -49,6 +50,28 @@ def load(config: BuilderConfig):
         ) from err
 
 
+def added_columns() -> tuple[str, ...]:
+    """The columns the verify pipeline's later stages add (a rejects table's `reason` too)."""
+    from dataset_builder.stages import execute, execute_mutants, solutions, tests
+
+    names = (*tests.COLUMNS, *execute.VERIFY_COLUMNS, *execute_mutants.MUTATION_COLUMNS, *solutions.ADDED, "reason")
+    return tuple(dict.fromkeys(names))
+
+
+def renamed_columns(columns: list[str]) -> dict[str, str]:
+    """{a column a later stage adds: `source_<name>`} for the dataset's `columns`; ConfigError when that name is
+    taken too."""
+    renamed = {name: f"source_{name}" for name in added_columns() if name in columns}
+    taken = [new for new in renamed.values() if new in columns]
+    if taken:
+        raise ConfigError(
+            f"verify_dataset has both {', '.join(sorted(set(renamed) & {t[len('source_') :] for t in taken}))} and "
+            f"{', '.join(taken)}: the verify stages add the first and keep a source's own as the second. Drop or "
+            "rename one of them (e.g. `ds.remove_columns`) and verify the result."
+        )
+    return renamed
+
+
 def schema(columns: list[str]) -> tuple[str, str]:
     """The (problem, solution) column names of a dataset in one of the released schemas."""
     for pair in TEXT_COLUMNS:  # the same two schemas decontaminate reads
@@ -88,6 +111,10 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir | None = None) 
     keep_raw_index = "raw_index" in source.column_names and len(set(source["raw_index"])) == len(source)
     if "raw_index" in source.column_names and not keep_raw_index:
         source = source.rename_column("raw_index", "source_raw_index")
+    renamed = renamed_columns(source.column_names)
+    if renamed:
+        source = source.rename_columns(renamed)
+        logger.info("source: the dataset's own %s kept as %s", ", ".join(renamed), ", ".join(renamed.values()))
     mapped = source.map(
         _map,
         with_indices=True,
@@ -111,6 +138,7 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir | None = None) 
         "schema": [problem, solution],
         "rows": rows_in,
         "sampled": len(source),
+        "renamed": renamed,
     }
     run_dir.save(kept, rejects, counter, source=info, languages=dict(sorted(_count(kept["lang"]).items())))
     logger.info("source: %s of %d rows (%s/%s) -> %s", counter.summary(), rows_in, problem, solution, run_dir.path)
@@ -126,5 +154,5 @@ class Source(Stage):
     """Loads an existing dataset to verify, in the OSS-Instruct or Evol-Instruct schema."""
 
     name = "source"
-    version = 1
+    version = 2  # 2: a column a later stage adds is kept as source_<name>
     run = staticmethod(run)
