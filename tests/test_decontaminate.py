@@ -120,9 +120,10 @@ def test_planted_humaneval_strings_are_caught_with_their_task_id(tmp_path, human
         assert task in report
 
 
-def test_a_row_is_contaminated_by_any_of_its_published_samples(tmp_path, humaneval, monkeypatch):
-    """With several solutions per problem a row publishes `samples`: a benchmark string in a sample that is not the
-    row's solution removes the row too."""
+@pytest.mark.parametrize("column", ["samples", "source_samples"])
+def test_a_row_is_contaminated_by_any_of_its_published_samples(tmp_path, humaneval, monkeypatch, column):
+    """With several solutions per problem a row publishes `samples` (a verified source's own: `source_samples`): a
+    benchmark string in a sample that is not the row's solution removes the row too."""
     import tests.test_decontaminate as here
 
     sol10 = humaneval["HumanEval/10"]["canonical_solution"]
@@ -131,7 +132,7 @@ def test_a_row_is_contaminated_by_any_of_its_published_samples(tmp_path, humanev
     plain = here.rows_dataset
 
     def with_samples(pairs):
-        return plain(pairs).add_column("samples", samples)
+        return plain(pairs).add_column(column, samples)
 
     monkeypatch.setattr(here, "rows_dataset", with_samples)
     run_dir = decontaminate(tmp_path, CLEAN)

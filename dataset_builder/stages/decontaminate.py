@@ -2,9 +2,10 @@
 
 Substring mode (always on): a row is contaminated when any benchmark string of `benchmarks.py`, lower-cased, occurs
 in its lower-cased `problem + "\\n\\n" + solution` (the release joins its columns with a blank line; rows of the evol
-and direct chains use `instruction` and `response`); a row with several solutions (`samples`, `solutions_per_problem`)
-publishes them all, so they are searched too. When several strings occur in a row, the one bigcode's loop would
-meet first (recipe order of the benchmarks, then the benchmark's own order) is reported.
+and direct chains use `instruction` and `response`); a row with several solutions (`samples`, `solutions_per_problem`,
+or a verified source's own `source_samples`) publishes them all, so they are searched too. When several strings
+occur in a row, the one bigcode's loop would meet first (recipe order of the benchmarks, then the benchmark's own
+order) is reported.
 
 N-gram mode (`decontamination_ngram: N`, not in the paper): rows the substring test kept are also dropped when they
 share a run of N words with a benchmark string, which catches copies with changed whitespace, punctuation or a few
@@ -35,11 +36,17 @@ logger = logging.getLogger(__name__)
 
 SEPARATOR = "\n\n"
 TEXT_COLUMNS = (("problem", "solution"), ("instruction", "response"))
+SAMPLE_COLUMNS = ("samples", "source_samples")  # lists of solutions a row publishes besides its own
 REJECT_COLUMNS = ("reason", "benchmark", "task_id", "matched", "method")
 
 
 def row_text(first: str | None, second: str | None) -> str:
     return (first or "") + SEPARATOR + (second or "")
+
+
+def _strings(samples) -> list[str]:
+    """The texts of a row's samples cell (a list of strings; anything else in a downloaded dataset holds none)."""
+    return [s for s in samples if isinstance(s, str)] if isinstance(samples, list) else []
 
 
 def text_columns(columns: list[str]) -> tuple[str, str]:
@@ -115,9 +122,12 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
     ds = upstream.load()
     first, second = text_columns(ds.column_names)
     texts = [row_text(a, b) for a, b in zip(ds[first], ds[second], strict=True)]
-    if "samples" in ds.column_names:  # several solutions per problem: the row publishes every one of them
-        every = zip(texts, ds["samples"], strict=True)
-        texts = [text + "".join(SEPARATOR + s for s in samples or ()) for text, samples in every]
+    # several solutions per problem (this build's `samples`, a verified source's `source_samples`): the row publishes
+    # every one of them
+    for name in SAMPLE_COLUMNS:
+        if name in ds.column_names:
+            every = zip(texts, ds[name], strict=True)
+            texts = [text + "".join(SEPARATOR + s for s in _strings(samples)) for text, samples in every]
 
     # --- index once, then one pass over the rows ---
     t0 = time.perf_counter()
