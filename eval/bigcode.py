@@ -218,6 +218,12 @@ def run_harness_task(
         else:
             gen_file.unlink(missing_ok=True)
             logger.info("%s: generating (the harness executes nothing in this step)", task)
+            if settings.get("precision") == "bf16" and not _has_accelerator():
+                logger.warning(
+                    "%s: generating in bf16 on a machine without a GPU, which torch runs many times slower than "
+                    "fp32 on a CPU: --precision fp32 is what a CPU run wants",
+                    task,
+                )
             _launch(generate, run_dir, env)
             saved = _saved_generations(gen_file, settings["limit"])
             if saved is None:
@@ -270,6 +276,11 @@ def check_sandbox(task_key: str, sandbox: str) -> None:
             "network): score it with --harness_sandbox none inside a container or VM of its own "
             "(recipes/eval/bigcode_python.yaml), never on a machine you care about"
         )
+
+
+def _has_accelerator() -> bool:
+    """Whether this machine shows an NVIDIA or AMD GPU device (the harness's torch is another venv's: not asked)."""
+    return any(Path("/dev").glob("nvidia[0-9]*")) or Path("/dev/kfd").exists()
 
 
 def _launch_threads() -> list[str]:

@@ -69,7 +69,10 @@ def settings_lines(results: dict) -> list[str]:
                 parts.append(f"max length {own['max_length_generation']} (prompt + generation)")
             if own.get("precision"):
                 parts.append(f"precision {own['precision']}")
-        if dataset.get("source"):
+        if key not in HARNESSES and dataset.get("harness_tasks"):  # the harness's tasks load their own data
+            where = dataset.get("data") or "as the harness downloads it"
+            parts.append(f"data: the harness's {', '.join(dataset['harness_tasks'])} ({where})")
+        elif dataset.get("source"):
             parts.append(f"data: {dataset['source']}")
         if dataset.get("n_tasks") is not None:
             parts.append(f"{dataset['n_tasks']} tasks")

@@ -267,6 +267,27 @@ def test_missing_generations_without_a_model_is_an_error(tmp_path):
         bigcode.run_harness_task(None, NOTHING, settings, run_dir)
 
 
+@pytest.mark.parametrize("precision", ["bf16", "fp32"])
+def test_generating_in_bf16_without_a_gpu_is_warned_about(tmp_path, monkeypatch, caplog, precision):
+    """bf16 matmuls are many times slower than fp32 on a CPU: a run that generates there says so; fp32 and a run that
+    only scores saved generations do not."""
+    monkeypatch.setattr(bigcode, "_has_accelerator", lambda: False)
+    settings, run_dir = finished_run(tmp_path, n_samples=1, limit=3, batch_size=1, precision=precision)
+    (run_dir / "metrics.json").unlink()
+    bigcode.generations_path(run_dir, "multiple-php").unlink()
+    with (
+        caplog.at_level("WARNING", logger=bigcode.logger.name),
+        pytest.raises(FileNotFoundError),
+    ):  # NOTHING: no such file
+        bigcode.run_harness_task(NOTHING, NOTHING, settings, run_dir)
+    warned = [r.getMessage() for r in caplog.records if "bf16" in r.getMessage()]
+    expected = (
+        "multiple-php: generating in bf16 on a machine without a GPU, which torch runs many times slower than fp32 on "
+        "a CPU: --precision fp32 is what a CPU run wants"
+    )
+    assert warned == ([expected] if precision == "bf16" else [])
+
+
 def test_apps_combines_the_three_difficulties_by_problem_count():
     subsets = {
         "apps-introductory": {"n_tasks": 60, "scores": {"pass@1": 0.5}},

@@ -60,7 +60,13 @@ RESULTS = {
             "complete": False,
         },
         "multiple-java": {
-            "dataset": {"name": "MultiPL-E Java", "n_tasks": 158},
+            "dataset": {
+                "name": "MultiPL-E Java",
+                "source": "bigcode-evaluation-harness (nvidia-bigcode-eval 26.3)",
+                "harness_tasks": ["multiple-java"],
+                "n_tasks": 158,
+                "data": "local copy (offline)",
+            },
             "scores": {"pass@1": 0.429},
             "plus_scores": None,
             "n_samples": 50,
@@ -225,6 +231,9 @@ def test_markdown_table_beside_requested_paper_models():
         assert expected in table, expected
     assert "50 samples a task at temperature 0.2, top_p 0.95" in table
     assert RESULTS["model"]["name_or_path"] not in table
+    (java,) = [line for line in table.splitlines() if line.startswith("- MultiPL-E Java:")]
+    assert "data: the harness's multiple-java (local copy (offline))" in java
+    assert java.count("bigcode-evaluation-harness") == 1  # the harness that scored it, named once
 
 
 def test_markdown_table_default_models_are_those_with_a_number():
