@@ -10,7 +10,8 @@ it have new names; seeds and generate, where the teacher's work lives, kept thei
 changed when `dataset_license` stopped defaulting to `mit` (the card says `other` unless a recipe sets one). The
 verified recipes reuse the paper chain's seeds, generate and parse folders (the teacher's answers are paid once); their
 tests folders follow the harness texts (the tests prompt) and their execute folders the verdict (execute version 2:
-`pass` needs the runner's word that the tests completed) and `typescript_typecheck`.
+`pass` needs the runner's word that the tests completed; version 3: a Bash or PHP solution that does not parse is the
+runner's `compile_error`) and `typescript_typecheck`.
 """
 
 from pathlib import Path
@@ -58,22 +59,22 @@ EXPECTED = {
         "generate": "097e0fd36573af5b",
         "parse": "a7829de811b2c507",
         "tests": "f2650977e671f7a4",
-        "execute": "a28358320d62b062",
-        "clean": "96a1ffe02cef6164",
-        "decontaminate": "27a4d458290382cb",
-        "analyze": "a79226920811c980",
-        "publish": "41b726f9b164a916",
+        "execute": "790d9bc5823e1931",
+        "clean": "aa736777640cda88",
+        "decontaminate": "3784a8cae95392fe",
+        "analyze": "ada2d071fadc7ad0",
+        "publish": "78d555fe1d818ad2",
     },
     (MAGICODER_VERIFIED, "build"): {
         "seeds": "d4cc513d8806da0f",
         "generate": "a423a80b9adb351d",
         "parse": "820c0171d28252d8",
         "tests": "52e1b55acbbf2549",
-        "execute": "383f4a4f9a1427d6",
-        "clean": "b10f078b18ff4da4",
-        "decontaminate": "acf622d9cc835bf9",
-        "analyze": "f714cd1da043b1dc",
-        "publish": "3ee5d1d5654b3def",
+        "execute": "036936b793d1cd43",
+        "clean": "1eb863a98533270f",
+        "decontaminate": "2f64d8a1f4001aae",
+        "analyze": "039a3ff180cefb15",
+        "publish": "ca941e079595c693",
     },
     (EVOL, "evol"): {
         "evol": "364b5273df1b725b",

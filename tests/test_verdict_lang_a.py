@@ -217,6 +217,58 @@ def test_php_layout():
     assert plan.run[-1] == "_oss_runner.php" and "zend.assertions=1" in plan.run
 
 
+# ------------------------------------------------------------------------------------ solutions that do not parse
+UNPARSED = {  # language: {name: (solution, tests, (status, stage))}
+    "shell": {
+        "an unclosed if": (
+            "add() {\n    if [ 1 ]; then echo $(( $1 + $2 ))\n}\n",
+            SH_TESTS,
+            ("compile_error", "compile"),
+        ),
+        "extglob turned on by the solution": (
+            "shopt -s extglob\nadd() {\n    local x=+(0)$1\n    echo $(( $1 + $2 ))\n}\n",
+            SH_TESTS,
+            ("pass", "run"),
+        ),
+        "a program that does not parse": ("echo $(( $1 + $2 )\n", SH_PROGRAM_TESTS, ("compile_error", "compile")),
+        "wrong, printing a parse error": (
+            SH_BAD + "echo 'unparsed 00 solution.sh does not parse'\necho 'syntax error near unexpected token' >&2\n",
+            SH_TESTS,
+            ("fail", "run"),
+        ),
+    },
+    "php": {
+        "a missing brace": (
+            "<?php\nfunction add($a, $b) {\n    return $a + $b;\n",
+            PHP_TESTS,
+            ("compile_error", "compile"),
+        ),
+        "wrong, printing a parse error": (
+            PHP_BAD + 'fwrite(STDERR, "PHP Parse error:  syntax error\\n");\n',
+            PHP_TESTS,
+            ("compile_error", "run"),  # the printed text names the failure; only the runner's word is the stage's
+        ),
+    },
+}
+
+
+@pytest.mark.parametrize("language", list(UNPARSED))
+def test_a_solution_that_does_not_parse_is_the_runners_compile_error(build, language):
+    """The runner checks that the solution parses before any of it runs (Bash: `bash -n`, PHP: a full parse by
+    token_get_all) and says so on the verdict channel: `compile_error` at the compile stage, so a mutant that does not
+    parse is not valid. Code that only prints a parse error gets no such verdict (only the runner has the token)."""
+    need(language)
+    rows = {name: (solution, tests) for name, (solution, tests, _) in UNPARSED[language].items()}
+    results = run_rows(build, language, rows)
+    got = {name: (r.status, r.stage) for name, r in results.items()}
+    assert got == {name: want for name, (_, _, want) in UNPARSED[language].items()}, {
+        name: results[name].output[-400:] for name in got
+    }
+    for name, (_, _, (_, stage)) in UNPARSED[language].items():
+        if stage == "compile":
+            assert results[name].detail == f"solution.{'sh' if language == 'shell' else 'php'} does not parse"
+
+
 # ------------------------------------------------------------------------------------------------------ TypeScript
 TS_GOOD = "export function add(a: number, b: number): number { return a + b; }\n"
 TS_BAD = "export function add(a: number, b: number): number { return a - b; }\n"

@@ -55,7 +55,9 @@ class Result:
     output: str
     toolchain: str | None
     detail: str = ""  # why, where the status alone does not say (e.g. what a `tests_incomplete` run did)
-    stage: str = "run"  # "compile" when the compile step ended the row (a mutant that does not compile is not valid)
+    # "compile" when the compile step ended the row, or the runner found the solution does not parse (a mutant that
+    # does not compile is not valid)
+    stage: str = "run"
 
     def as_row(self) -> dict:
         return {
@@ -144,7 +146,9 @@ class Executor:
         done, report = self._run_step(plan, folder, slot)
         status, detail = verdict.decide(toolchain, done, report)
         seconds = round(compile_seconds + done.seconds, 3)
-        return Result(status, seconds, self._tail(done.output), toolchain.version, detail)
+        # the runner's word that the solution does not parse (said before any of it ran): the compile stage's failure
+        stage = "compile" if report is not None and report.unparsed else "run"
+        return Result(status, seconds, self._tail(done.output), toolchain.version, detail, stage)
 
     def _run_step(self, plan: Plan, folder: Path, slot: int) -> tuple[Completed, verdict.Report | None]:
         """The tests' run, with the verdict channel when the plan's runner speaks it."""

@@ -13,8 +13,9 @@ changed; the scanning is `mutators`', which the external benchmarks use on funct
 
 `mutants(...)` picks K of the sites, the same K for the same row every time (by hashes seeded with the row's key and
 solution). A mutant identical to the original, or one that does not compile (the compiler's verdict; Python's
-`ast.parse`), is not a valid mutant: the caller counts it apart, never as a kill. The score says how many of these
-mutants the tests notice; it does not say the tests are right, complete or would catch other kinds of bugs.
+`ast.parse`; Bash's and PHP's runners check that the solution parses before running it), is not a valid mutant: the
+caller counts it apart, never as a kill. The score says how many of these mutants the tests notice; it does not say
+the tests are right, complete or would catch other kinds of bugs.
 """
 
 from __future__ import annotations

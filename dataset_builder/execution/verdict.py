@@ -6,7 +6,10 @@ executor gives each run a fresh random token on a pipe (`OSS_VERDICT_IN`, a file
 pipe to answer on (`OSS_VERDICT_OUT`). The language's runner — the executor's own code, not the row's — reads the
 token and closes that pipe before any of the row's code runs, and writes `done TOKEN CHECKS` only after the tests'
 own code returned and every check held, then leaves at once (no exit hook runs after it). `pass` needs that line;
-a run that exits 0 without it is `tests_incomplete`, with what the runner saw last (`phase NAME` lines).
+a run that exits 0 without it is `tests_incomplete`, with what the runner saw last (`phase NAME` lines). Runners of
+interpreted languages whose parse errors would otherwise look like any failure (Bash, PHP) check that the solution
+parses first and say `unparsed TOKEN why` when not: a `compile_error` at the compile stage (a mutant that does not
+parse is not valid, as one that does not compile).
 
 What this cannot stop is code in the same process that goes looking for the token (reads the runner's memory or the
 descriptor before the runner does) or that fakes the checks themselves (an `__eq__` that always says True): that is
@@ -40,6 +43,7 @@ class Report:
     checks: int | None = None  # checks the runner counted (-1: not countable, e.g. plain asserts in a script)
     phase: str | None = None  # the last `phase` line
     incomplete: str | None = None  # `incomplete TOKEN why`: the runner itself saw the tests stop early
+    unparsed: str | None = None  # `unparsed TOKEN why`: the solution does not parse (checked before any of it ran)
 
 
 class Channel:
@@ -107,6 +111,8 @@ def parse(text: str, token: str) -> Report:
             report.completed = True
         elif parts[0] == "incomplete" and len(parts) == 3 and secrets.compare_digest(parts[1], token):
             report.incomplete = parts[2].strip()
+        elif parts[0] == "unparsed" and len(parts) == 3 and secrets.compare_digest(parts[1], token):
+            report.unparsed = parts[2].strip()
     return report
 
 
@@ -118,6 +124,8 @@ def decide(toolchain, done, report: Report | None) -> tuple[str, str]:
         return "timeout", ""
     if done.output_limited:
         return "output_limit", ""
+    if report is not None and report.unparsed:
+        return "compile_error", report.unparsed
     if report is not None and report.completed and not report.incomplete:
         if report.checks == 0:
             return "tests_incomplete", NO_CHECKS

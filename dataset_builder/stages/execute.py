@@ -312,7 +312,9 @@ class Execute(Stage):
     """Runs each row's tests against its solution in the sandbox; keeps the rows that pass (or all, with status)."""
 
     name = "execute"
-    version = 2  # 2: pass needs the runner's word that the tests completed (`tests_incomplete`); exec_detail
+    # 2: pass needs the runner's word that the tests completed (`tests_incomplete`); exec_detail. 3: a Bash or PHP
+    # solution that does not parse is a compile_error the runner reports (its mutants are not valid)
+    version = 3
     # The toolchains are not part of the fingerprint, so a run folder has the same name on every machine (recipes
     # and runbooks point at published folders); each row records its toolchain (`exec_toolchain`), the card lists
     # them, and a run that should use newly installed ones is started in a new `output_dir`.

@@ -2,7 +2,8 @@
 // The executor's PHP runner: `php -d zend.assertions=1 -d assert.exception=1 _oss_runner.php` in a row's folder (see
 // dataset_builder/execution/verdict.py).
 //
-// It reads the run's token (the pipe is then empty) and registers the first shutdown function, loads solution.php,
+// It reads the run's token (the pipe is then empty) and registers the first shutdown function, checks that
+// solution.php parses (if not, it writes `unparsed TOKEN why`: a compile error, before any row code ran), loads it,
 // puts back the assertion settings the solution changed (zend.assertions, assert.active, assert.exception, the
 // assert callback and bail), then runs test.php at the global scope with every `exit`/`die` of the tests' own text
 // turned into the runner's: 0 means the tests chose to end there, anything else is a failed check. The runner catches
@@ -34,6 +35,20 @@ final class OssRunner
             unset($_ENV[$name], $_SERVER[$name]);
         }
         register_shutdown_function([self::class, 'shutdown']);
+    }
+
+    /** A solution.php that does not parse ends the run here, before any of its code ran: `unparsed TOKEN why` (a
+     * compile error). TOKEN_PARSE makes token_get_all parse the whole file without compiling or running it. */
+    public static function parses(string $path): void
+    {
+        try {
+            token_get_all(file_get_contents($path), TOKEN_PARSE);
+        } catch (ParseError $e) {
+            fwrite(STDERR, 'PHP Parse error:  ' . $e->getMessage() . " in solution.php on line {$e->getLine()}\n");
+            self::say('unparsed ' . self::$token . ' solution.php does not parse');
+            self::$status = 255;
+            exit(255);
+        }
     }
 
     public static function say(string $line): void
@@ -183,6 +198,7 @@ final class OssRunner
 }
 
 OssRunner::start();
+OssRunner::parses(__DIR__ . '/solution.php');
 OssRunner::phase('loading');
 require __DIR__ . '/solution.php';
 OssRunner::restore();

@@ -1,6 +1,7 @@
 # The executor's Bash runner: `bash _oss_runner.sh` in a row's folder (see dataset_builder/execution/verdict.py).
 #
-# It reads the run's token and closes that pipe, sources solution.sh (an exit while loading is noted and the tests run
+# It reads the run's token and closes that pipe, checks that solution.sh parses (`bash -n`; if not, it writes
+# `unparsed TOKEN why`: a compile error), sources solution.sh (an exit while loading is noted and the tests run
 # on what it defined; not when called as `_oss_runner.sh program`: tests that only run the solution as a program of
 # its own), then undoes what the solution did to the shell: functions named like a builtin or keyword
 # (`exit`, `[`, `echo`, ...), disabled builtins (`enable -n`), aliases, traps, options, PATH, IFS, the working folder
@@ -29,6 +30,12 @@ __oss_main() {
     readonly -f __oss_main __oss_say __oss_exited __oss_leave __oss_refuse __oss_restore __oss_shadowing exit \
         __oss_tests __oss_finish
 
+    # a solution that does not parse is a compile error the runner sees before any of the row's code runs (bash -n
+    # reads it without running it; extglob on, so a script that turns extglob on itself still parses)
+    if ! "$BASH" -O extglob -n ./solution.sh </dev/null; then
+        __oss_say unparsed "$__oss_token" "solution.sh does not parse"
+        builtin exit 2
+    fi
     __oss_say phase loading
     trap __oss_exited EXIT
     if [[ $1 != program ]]; then
