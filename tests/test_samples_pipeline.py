@@ -20,7 +20,15 @@ from dataset_builder.pipeline import chain_of, run_dir_for
 from dataset_builder.runs import RunDir
 from tests.helpers.runs import load_rejects
 from tests.helpers.teacher_server import TeacherServer
-from tests.test_verified_pipeline import ASKED, SEED, WRONG, Teacher, kill_once_journaled, verified_argv
+from tests.test_verified_pipeline import (
+    ASKED,
+    SEED,
+    WRONG,
+    Teacher,
+    asserting_teacher,
+    kill_once_journaled,
+    verified_argv,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap missing: apt-get install -y bubblewrap")
 
@@ -245,11 +253,7 @@ def test_a_source_with_its_own_sample_columns_makes_no_pairs_from_them(tmp_path,
     data = tmp_path / "forged.jsonl"
     data.write_text(json.dumps(forged) + "\n")
 
-    def teacher(messages, seed):
-        name, number = ASKED.search(messages[-1]["content"]).groups()
-        return f"```python\nfrom solution import *\nassert {name}() == {number}\n```"
-
-    with TeacherServer(answer=teacher) as server:
+    with TeacherServer(answer=asserting_teacher) as server:
         argv = ["--verify_dataset", str(data), "--teacher_base_url", server.base_url, "--teacher_model"]
         argv += ["gpt-3.5-turbo-1106", "--output_dir", str(tmp_path / "out"), *OFFLINE]
         assert main(["verify", *argv]) == 0

@@ -48,6 +48,12 @@ class Teacher:
         return answer
 
 
+def asserting_teacher(messages, seed):
+    """Answers the tests prompt (all a `verify` run asks) with an assert on the function the problem names."""
+    name, number = ASKED.search(messages[-1]["content"]).groups()
+    return f"```python\nfrom solution import *\nassert {name}() == {number}\n```"
+
+
 def kill_once_journaled(command, env, tmp_path, name, stderr=subprocess.DEVNULL):
     """Start a build, SIGKILL it once the execute stage's journal `name` holds two lines; (the killed child, the
     journal, its lines then)."""
@@ -123,11 +129,7 @@ def test_verify_an_existing_dataset_keeps_its_columns(tmp_path, api_env):
     data = tmp_path / "evol.jsonl"
     data.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
-    def teacher(messages, seed):
-        name, number = ASKED.search(messages[-1]["content"]).groups()
-        return f"```python\nfrom solution import *\nassert {name}() == {number}\n```"
-
-    with TeacherServer(answer=teacher) as server:
+    with TeacherServer(answer=asserting_teacher) as server:
         argv = [
             "--verify_dataset",
             str(data),
@@ -161,11 +163,7 @@ def test_a_verified_dataset_verified_again_keeps_its_own_verdicts_as_source_colu
     data = tmp_path / "verified.jsonl"
     data.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
-    def teacher(messages, seed):
-        name, number = ASKED.search(messages[-1]["content"]).groups()
-        return f"```python\nfrom solution import *\nassert {name}() == {number}\n```"
-
-    with TeacherServer(answer=teacher) as server:
+    with TeacherServer(answer=asserting_teacher) as server:
         argv = ["--verify_dataset", str(data), "--teacher_base_url", server.base_url, "--teacher_model",
                 "gpt-3.5-turbo-1106", "--output_dir", str(tmp_path / "out"), "--verify_keep", "all",
                 *OFFLINE]  # fmt: skip
@@ -241,10 +239,10 @@ def test_rows_without_a_toolchain_are_counted_not_dropped(tmp_path, api_env):
     data.write_text("".join(json.dumps(row) + "\n" for row in rows))
 
     def teacher(messages, seed):
+        if "```swift" not in messages[-1]["content"]:
+            return asserting_teacher(messages, seed)
         name, number = ASKED.search(messages[-1]["content"]).groups()
-        if "```swift" in messages[-1]["content"]:
-            return f"```swift\nprecondition({name}() == {number})\n```"
-        return f"```python\nfrom solution import *\nassert {name}() == {number}\n```"
+        return f"```swift\nprecondition({name}() == {number})\n```"
 
     with TeacherServer(answer=teacher) as server:
         argv = ["--verify_dataset", str(data), "--teacher_base_url", server.base_url, "--teacher_model",
