@@ -135,8 +135,7 @@ class Cgroups(RowLimits):
         return self._slots[slot]
 
     def enter_argv(self, slot):
-        entry = self.ENTRY
-        writes = " && ".join(f"echo 0 > {shlex.quote(str(f / entry))}" for f in self.folders(slot).values())
+        writes = " && ".join(f"echo 0 > {shlex.quote(str(f / self.ENTRY))}" for f in self.folders(slot).values())
         return ["/bin/sh", "-c", f'{writes} && exec "$@"', "sh"]
 
     def prepare(self, slot, limits):

@@ -211,11 +211,8 @@ def run(config: BuilderConfig, run_dir: RunDir, upstream: RunDir) -> None:
         configs[name] = len(part)
         config_bytes[name] = (dataset if name == "default" else part.flatten_indices()).data.nbytes
     config_features = {}  # configs of another schema than the rows'
-    # only from samples this build ran: a verified dataset's own `samples_status` column (it keeps every source
-    # column) says nothing this build checked
-    ran_samples = "samples" in ((stages.get("execute") or {}).get("stats") or {})
-    per_problem = config.preference_pairs_per_problem if ran_samples else 0
-    pairs, pair_stats = preference.pairs(dataset, per_problem)
+    # the sample columns are this build's: a verify source's own are source_<name> (stages.source)
+    pairs, pair_stats = preference.pairs(dataset, config.preference_pairs_per_problem)
     if pairs is not None:  # several solutions per problem, some passing and some not
         shards["preference"] = write_shards(pairs, tmp / "data" / "preference")
         configs["preference"] = len(pairs)

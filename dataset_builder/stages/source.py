@@ -62,12 +62,12 @@ def renamed_columns(columns: list[str]) -> dict[str, str]:
     """{a column a later stage adds: `source_<name>`} for the dataset's `columns`; ConfigError when that name is
     taken too."""
     renamed = {name: f"source_{name}" for name in added_columns() if name in columns}
-    taken = [new for new in renamed.values() if new in columns]
-    if taken:
+    clash = [name for name, new in renamed.items() if new in columns]
+    if clash:
         raise ConfigError(
-            f"verify_dataset has both {', '.join(sorted(set(renamed) & {t[len('source_') :] for t in taken}))} and "
-            f"{', '.join(taken)}: the verify stages add the first and keep a source's own as the second. Drop or "
-            "rename one of them (e.g. `ds.remove_columns`) and verify the result."
+            f"verify_dataset has both {', '.join(clash)} and {', '.join(renamed[name] for name in clash)}: the verify "
+            "stages add the first and keep a source's own as the second. Drop or rename one of them (e.g. "
+            "`ds.remove_columns`) and verify the result."
         )
     return renamed
 
